@@ -1,0 +1,156 @@
+//! A cursor over complete input that knows its absolute offset.
+//!
+//! The primitives are nom's `complete` parsers, so a short read is an error at the exact
+//! offset and never a request for more input. Nothing of nom leaves this module: every
+//! failure becomes an [`Error`] with the code the caller names for that spot.
+
+use nom::bytes::complete::take;
+use nom::number::complete::{le_u8, le_u16, le_u32, le_u64};
+
+use crate::error::{Error, ErrorCode};
+
+type NomResult<'a, T> = nom::IResult<&'a [u8], T, nom::error::Error<&'a [u8]>>;
+
+/// Reads little-endian fields from a slice whose first byte is at absolute offset `start`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+    /// Absolute offset of the end of `rest`: the current offset is `end - rest.len()`.
+    end: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `bytes`, whose first byte sits at absolute offset `start`.
+    pub(crate) fn new(bytes: &'a [u8], start: usize) -> Self {
+        Reader {
+            rest: bytes,
+            end: start.saturating_add(bytes.len()),
+        }
+    }
+
+    /// Absolute offset of the next byte to be read.
+    pub(crate) fn offset(&self) -> usize {
+        self.end.saturating_sub(self.rest.len())
+    }
+
+    /// Bytes not yet read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    /// Whether every byte was read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// Applies a nom result; a short read reports how many bytes were needed and left.
+    fn step<T>(
+        &mut self,
+        result: NomResult<'a, T>,
+        need: usize,
+        short: ErrorCode,
+    ) -> Result<T, Error> {
+        match result {
+            Ok((rest, value)) => {
+                self.rest = rest;
+                Ok(value)
+            }
+            Err(_) => Err(Error::new(short, self.offset())
+                .expected(need as u64)
+                .found(self.rest.len() as u64)),
+        }
+    }
+
+    pub(crate) fn u8(&mut self, short: ErrorCode) -> Result<u8, Error> {
+        let r = le_u8(self.rest);
+        self.step(r, 1, short)
+    }
+
+    pub(crate) fn u16(&mut self, short: ErrorCode) -> Result<u16, Error> {
+        let r = le_u16(self.rest);
+        self.step(r, 2, short)
+    }
+
+    pub(crate) fn u32(&mut self, short: ErrorCode) -> Result<u32, Error> {
+        let r = le_u32(self.rest);
+        self.step(r, 4, short)
+    }
+
+    pub(crate) fn u64(&mut self, short: ErrorCode) -> Result<u64, Error> {
+        let r = le_u64(self.rest);
+        self.step(r, 8, short)
+    }
+
+    /// Takes the next `len` bytes.
+    pub(crate) fn bytes(&mut self, len: usize, short: ErrorCode) -> Result<&'a [u8], Error> {
+        let r = take(len)(self.rest);
+        self.step(r, len, short)
+    }
+
+    /// Takes the next `N` bytes as an array.
+    pub(crate) fn array<const N: usize>(&mut self, short: ErrorCode) -> Result<&'a [u8; N], Error> {
+        match self.rest.split_first_chunk::<N>() {
+            Some((head, rest)) => {
+                self.rest = rest;
+                Ok(head)
+            }
+            None => Err(Error::new(short, self.offset())
+                .expected(N as u64)
+                .found(self.rest.len() as u64)),
+        }
+    }
+
+    /// Takes `count` records of `size` bytes each, checking the product against the bytes
+    /// that remain before any arithmetic could overflow.
+    pub(crate) fn table(
+        &mut self,
+        count: u32,
+        size: usize,
+        short: ErrorCode,
+    ) -> Result<Table<'a>, Error> {
+        let start = self.offset();
+        let count_usize = count as usize;
+        // Compare by division so that the multiplication below cannot overflow.
+        let fits = self.rest.len().checked_div(size).unwrap_or(0);
+        if count_usize > fits {
+            return Err(Error::new(short, start)
+                .expected(count as u64)
+                .found(fits as u64));
+        }
+        let len = count_usize.saturating_mul(size);
+        let bytes = self.bytes(len, short)?;
+        Ok(Table { bytes, size, start })
+    }
+}
+
+/// `count` fixed-size records starting at absolute offset `start`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Table<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) size: usize,
+    pub(crate) start: usize,
+}
+
+impl<'a> Table<'a> {
+    /// The record at `index` as a reader, if there is one.
+    pub(crate) fn record(&self, index: usize) -> Option<Reader<'a>> {
+        let from = index.checked_mul(self.size)?;
+        let bytes = self.bytes.get(from..)?.get(..self.size)?;
+        Some(Reader::new(bytes, self.start.saturating_add(from)))
+    }
+
+    /// Number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len().checked_div(self.size).unwrap_or(0)
+    }
+
+    /// Every record in order, each as a reader.
+    pub(crate) fn records(&self) -> impl Iterator<Item = Reader<'a>> + 'a {
+        let start = self.start;
+        let size = self.size;
+        self.bytes
+            .chunks_exact(size.max(1))
+            .enumerate()
+            .map(move |(i, rec)| Reader::new(rec, start.saturating_add(i.saturating_mul(size))))
+    }
+}
