@@ -1,0 +1,1 @@
+//! Conformance support: the reproducible corpus generator and helpers shared by the tests.
