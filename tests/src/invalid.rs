@@ -154,10 +154,8 @@ pub fn cases() -> Vec<InvalidCase> {
         stripped_len - 32 - 80,
     );
     let mut f = base_forge();
-    f.put_header(
-        hdr::EXPIRES_AT,
-        &f.header[hdr::CREATED_AT..hdr::CREATED_AT + 8].to_vec(),
-    );
+    let created = f.header[hdr::CREATED_AT..hdr::CREATED_AT + 8].to_vec();
+    f.put_header(hdr::EXPIRES_AT, &created);
     c.add(
         ErrorCode::InvalidTimeRange,
         "expires-at-creation",
