@@ -46,6 +46,7 @@ mod error;
 mod expr;
 pub mod format;
 mod frame;
+pub mod layout;
 pub mod limits;
 mod reader;
 mod strings;
