@@ -1,0 +1,38 @@
+//! # dcf-sensor
+//!
+//! What a security sensor embeds to receive dcf content updates and evaluate events.
+//!
+//! - [`Sensor::load`] verifies an update in the order of `format-spec/LOADER.md` and either
+//!   makes it active with one atomic swap or refuses it with a coded [`LoadError`], leaving
+//!   the last known good content active.
+//! - [`Ruleset::evaluate`] runs the bound rules of an [`Event`]'s template type. Every field
+//!   access is bounds-checked; an event shorter than its template's interface is refused with
+//!   [`SensorCode::EventTooShort`] before any rule runs. Regexes come from the `regex` crate
+//!   (linear time, size-limited); literal lists use Aho-Corasick automata; a per-field literal
+//!   prefilter selects the few rules worth evaluating for each event.
+//! - [`compile`] binds a parsed content to an interface without the signature, time and
+//!   sequence checks, for dry runs (`dcf test`).
+//!
+//! Content is read only through `dcf-parser`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod compile;
+mod error;
+mod event;
+mod fold;
+mod interface;
+pub mod limits;
+mod loader;
+mod net;
+mod program;
+
+pub use compile::{compile, glob_to_regex};
+pub use error::{EvalError, LoadError, SensorCode};
+pub use event::{Event, Value};
+pub use fold::{fold, fold_into};
+pub use interface::{FieldInterface, SensorInterface, TemplateInterface};
+pub use loader::{LoaderConfig, Sensor};
+pub use net::Net;
+pub use program::{RuleInfo, Ruleset, Scratch};

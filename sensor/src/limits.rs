@@ -1,0 +1,10 @@
+//! Limits of the sensor runtime. Format limits are in `dcf_parser::limits`.
+
+/// Compiled size limit of one regular expression (regex crate `size_limit`), in bytes.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Lazy DFA cache limit of one regular expression (regex crate `dfa_size_limit`), in bytes.
+pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+/// Nesting limit of a regular expression's syntax tree.
+pub const REGEX_NEST_LIMIT: u32 = 64;
+/// Any-of lists longer than this use a hash set (equals) or an automaton (contains).
+pub const LINEAR_LIST_MAX: usize = 8;

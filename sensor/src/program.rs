@@ -1,0 +1,530 @@
+//! The compiled form of a bound content, and its evaluation.
+//!
+//! Each template type gets one program: its rules' expressions as trees in flat arrays, their
+//! leaf matchers built at load, and a prefilter that picks, per event, the rules worth
+//! evaluating. Evaluation reads a field only through `Event::get`, which is bounds-checked,
+//! and an event shorter than its template's interface is refused before any rule runs.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use aho_corasick::AhoCorasick;
+use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
+use regex::Regex;
+
+use crate::error::{EvalError, SensorCode};
+use crate::event::{Event, Value};
+use crate::fold::fold_into;
+use crate::net::Net;
+
+/// What a match report says about a rule (the DRL requires the author in every report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Rule id.
+    pub id: RuleId,
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Action.
+    pub action: Action,
+    /// Template type id.
+    pub template: u32,
+}
+
+/// A loaded, bound, ready-to-evaluate content.
+#[derive(Debug)]
+pub struct Ruleset {
+    pub(crate) header: Header,
+    pub(crate) key_id: Option<[u8; 16]>,
+    pub(crate) rules: Vec<RuleInfo>,
+    /// Sorted by template id.
+    pub(crate) programs: Vec<TemplateProgram>,
+    pub(crate) bytes_len: usize,
+}
+
+impl Ruleset {
+    /// The content's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The content's sequence number.
+    pub fn sequence(&self) -> u64 {
+        self.header.sequence
+    }
+
+    /// Id of the key that signed the content, if it was signed.
+    pub fn key_id(&self) -> Option<[u8; 16]> {
+        self.key_id
+    }
+
+    /// Every rule, in content order; match reports index into this.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    /// Size of the content file this was loaded from.
+    pub fn content_len(&self) -> usize {
+        self.bytes_len
+    }
+
+    fn program(&self, template: u32) -> Option<&TemplateProgram> {
+        self.programs
+            .binary_search_by_key(&template, |p| p.template)
+            .ok()
+            .and_then(|i| self.programs.get(i))
+    }
+
+    /// Evaluates one event; appends the indexes (into [`Ruleset::rules`]) of the matching
+    /// rules to `out`, in ascending order.
+    pub fn evaluate(
+        &self,
+        event: &Event<'_>,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) -> Result<(), EvalError> {
+        self.program_for(event)?.evaluate(event, scratch, out, true);
+        Ok(())
+    }
+
+    /// Like [`Ruleset::evaluate`], but runs every rule of the template type, without the
+    /// literal prefilter. The reference the prefilter is tested against, and what dry runs use
+    /// to make every criterion execute.
+    pub fn evaluate_exhaustive(
+        &self,
+        event: &Event<'_>,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) -> Result<(), EvalError> {
+        self.program_for(event)?
+            .evaluate(event, scratch, out, false);
+        Ok(())
+    }
+
+    fn program_for(&self, event: &Event<'_>) -> Result<&TemplateProgram, EvalError> {
+        let Some(program) = self.program(event.template) else {
+            return Err(EvalError {
+                code: SensorCode::UnknownTemplate,
+                template: event.template,
+                supplied: event.fields.len(),
+                expected: 0,
+            });
+        };
+        if event.fields.len() < program.field_count {
+            return Err(EvalError {
+                code: SensorCode::EventTooShort,
+                template: event.template,
+                supplied: event.fields.len(),
+                expected: program.field_count,
+            });
+        }
+        Ok(program)
+    }
+}
+
+/// Reusable per-thread working memory, so evaluation does not allocate in the steady state.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    fold: FoldCache,
+    marks: Marks,
+}
+
+/// Folded text of the current event's string fields, computed at most once per field.
+#[derive(Debug, Default)]
+struct FoldCache {
+    text: String,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+/// The candidate rules of the current event, as an epoch-stamped set.
+#[derive(Debug, Default)]
+struct Marks {
+    stamps: Vec<u32>,
+    epoch: u32,
+    candidates: Vec<u32>,
+}
+
+impl Scratch {
+    /// Empty scratch space; it grows to the largest event seen and stays there.
+    pub fn new() -> Self {
+        Scratch::default()
+    }
+
+    fn begin(&mut self, fields: usize, rules: usize) {
+        self.fold.text.clear();
+        self.fold.spans.clear();
+        self.fold.spans.resize(fields, None);
+        let m = &mut self.marks;
+        if m.stamps.len() < rules {
+            m.stamps.resize(rules, 0);
+        }
+        m.epoch = m.epoch.wrapping_add(1);
+        if m.epoch == 0 {
+            m.stamps.iter_mut().for_each(|s| *s = 0);
+            m.epoch = 1;
+        }
+        m.candidates.clear();
+    }
+}
+
+impl FoldCache {
+    /// The folded text of string field `field`, folding it on first use in this event.
+    fn get(&mut self, event: &Event<'_>, field: u16) -> Option<&str> {
+        let i = usize::from(field);
+        let span = match self.spans.get(i).copied().flatten() {
+            Some(span) => span,
+            None => {
+                let Some(Value::Str(s)) = event.get(field) else {
+                    return None;
+                };
+                let start = self.text.len();
+                fold_into(s, &mut self.text);
+                let span = (start, self.text.len());
+                if let Some(slot) = self.spans.get_mut(i) {
+                    *slot = Some(span);
+                }
+                span
+            }
+        };
+        self.text.get(span.0..span.1)
+    }
+
+    /// The folded text of a field folded earlier in this event.
+    fn get_ref(&self, field: u16) -> Option<&str> {
+        let (start, end) = self.spans.get(usize::from(field)).copied().flatten()?;
+        self.text.get(start..end)
+    }
+}
+
+impl Marks {
+    fn mark(&mut self, rule: u32) {
+        if let Some(s) = self.stamps.get_mut(rule as usize)
+            && *s != self.epoch
+        {
+            *s = self.epoch;
+            self.candidates.push(rule);
+        }
+    }
+}
+
+/// Which field(s) a leaf looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Sel {
+    Field(u16),
+    Keyword,
+}
+
+/// A node of a compiled expression tree.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ENode {
+    Const(bool),
+    And { first: u32, len: u32 },
+    Or { first: u32, len: u32 },
+    Not(u32),
+    AtLeast { required: u32, first: u32, len: u32 },
+    Leaf(u32),
+}
+
+/// How a text leaf compares.
+#[derive(Debug)]
+pub(crate) enum TextTest {
+    Equals(Vec<Box<str>>),
+    EqualsSet(HashSet<Box<str>>),
+    Contains(Vec<Box<str>>),
+    ContainsAny(AhoCorasick),
+    StartsWith(Vec<Box<str>>),
+    EndsWith(Vec<Box<str>>),
+    /// Globs and regular expressions, compiled.
+    Patterns(Vec<Regex>),
+}
+
+/// A leaf matcher, built once at load.
+#[derive(Debug)]
+pub(crate) enum Leaf {
+    Exists(u16),
+    IsNull(u16),
+    Text {
+        sel: Sel,
+        /// Compare against the folded field text (values were folded at load).
+        folded: bool,
+        all_of: bool,
+        test: TextTest,
+    },
+    FieldRef {
+        field: u16,
+        other: u16,
+        kind: MatchKind,
+        folded: bool,
+    },
+    Cidr {
+        field: u16,
+        all_of: bool,
+        nets: Vec<Net>,
+    },
+    Compare {
+        field: u16,
+        op: CompareOp,
+        value: i64,
+    },
+}
+
+/// One rule of a template program.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    /// Index into `Ruleset::rules`.
+    pub(crate) index: u32,
+    pub(crate) root: u32,
+}
+
+/// A literal prefilter over one field (or every string field, for keywords).
+#[derive(Debug)]
+pub(crate) struct FieldFilter {
+    pub(crate) sel: Sel,
+    pub(crate) automaton: AhoCorasick,
+    /// For each pattern of the automaton, the rules (positions in the program) it selects.
+    pub(crate) rules_of_pattern: Vec<Box<[u32]>>,
+}
+
+/// Everything needed to evaluate events of one template type.
+#[derive(Debug)]
+pub(crate) struct TemplateProgram {
+    pub(crate) template: u32,
+    /// Fields the sensor supplies: events must have at least this many.
+    pub(crate) field_count: usize,
+    pub(crate) string_fields: Vec<u16>,
+    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) nodes: Vec<ENode>,
+    pub(crate) children: Vec<u32>,
+    pub(crate) leaves: Vec<Leaf>,
+    pub(crate) filters: Vec<FieldFilter>,
+    /// Rules (positions in `rules`) with no literal to prefilter on: evaluated for every event.
+    pub(crate) always: Vec<u32>,
+}
+
+impl TemplateProgram {
+    fn evaluate(
+        &self,
+        event: &Event<'_>,
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+        prefilter: bool,
+    ) {
+        scratch.begin(self.field_count, self.rules.len());
+        if !prefilter {
+            for r in 0..self.rules.len() as u32 {
+                scratch.marks.mark(r);
+            }
+        }
+        for filter in self.filters.iter().filter(|_| prefilter) {
+            match filter.sel {
+                Sel::Field(f) => self.run_filter(filter, event, f, scratch),
+                Sel::Keyword => {
+                    for &f in &self.string_fields {
+                        self.run_filter(filter, event, f, scratch);
+                    }
+                }
+            }
+        }
+        for &r in &self.always {
+            scratch.marks.mark(r);
+        }
+        if scratch.marks.candidates.is_empty() {
+            return;
+        }
+        for &f in &self.string_fields {
+            let _ = scratch.fold.get(event, f);
+        }
+        let mut candidates = std::mem::take(&mut scratch.marks.candidates);
+        candidates.sort_unstable();
+        for &r in &candidates {
+            if let Some(rule) = self.rules.get(r as usize)
+                && self.eval_node(rule.root, event, scratch)
+            {
+                out.push(rule.index);
+            }
+        }
+        scratch.marks.candidates = candidates;
+    }
+
+    fn run_filter(
+        &self,
+        filter: &FieldFilter,
+        event: &Event<'_>,
+        field: u16,
+        scratch: &mut Scratch,
+    ) {
+        let Some(text) = scratch.fold.get(event, field) else {
+            return;
+        };
+        for hit in filter.automaton.find_overlapping_iter(text) {
+            if let Some(rules) = filter.rules_of_pattern.get(hit.pattern().as_usize()) {
+                for &r in rules.iter() {
+                    scratch.marks.mark(r);
+                }
+            }
+        }
+    }
+
+    fn child(&self, at: u32) -> u32 {
+        self.children.get(at as usize).copied().unwrap_or(u32::MAX)
+    }
+
+    /// Evaluates node `n`. Recursion depth is bounded by the format's expression depth limit.
+    fn eval_node(&self, n: u32, event: &Event<'_>, scratch: &Scratch) -> bool {
+        match self.nodes.get(n as usize) {
+            None => false,
+            Some(ENode::Const(b)) => *b,
+            Some(ENode::And { first, len }) => (0..*len)
+                .all(|i| self.eval_node(self.child(first.saturating_add(i)), event, scratch)),
+            Some(ENode::Or { first, len }) => (0..*len)
+                .any(|i| self.eval_node(self.child(first.saturating_add(i)), event, scratch)),
+            Some(ENode::Not(c)) => !self.eval_node(*c, event, scratch),
+            Some(ENode::AtLeast {
+                required,
+                first,
+                len,
+            }) => {
+                let mut hits = 0u32;
+                let mut left = *len;
+                for i in 0..*len {
+                    if hits >= *required || hits.saturating_add(left) < *required {
+                        break;
+                    }
+                    left = left.saturating_sub(1);
+                    if self.eval_node(self.child(first.saturating_add(i)), event, scratch) {
+                        hits = hits.saturating_add(1);
+                    }
+                }
+                hits >= *required
+            }
+            Some(ENode::Leaf(l)) => self
+                .leaves
+                .get(*l as usize)
+                .is_some_and(|leaf| self.eval_leaf(leaf, event, scratch)),
+        }
+    }
+
+    fn eval_leaf(&self, leaf: &Leaf, event: &Event<'_>, scratch: &Scratch) -> bool {
+        match leaf {
+            Leaf::Exists(f) => event.get(*f).is_some_and(|v| !matches!(v, Value::Null)),
+            Leaf::IsNull(f) => event.get(*f).is_none_or(|v| matches!(v, Value::Null)),
+            Leaf::Text {
+                sel: Sel::Field(f),
+                folded,
+                all_of,
+                test,
+            } => text_of(event, *f, *folded, scratch).is_some_and(|t| test.matches(t, *all_of)),
+            Leaf::Text {
+                sel: Sel::Keyword,
+                folded,
+                all_of,
+                test,
+            } => self.string_fields.iter().any(|&f| {
+                text_of(event, f, *folded, scratch).is_some_and(|t| test.matches(t, *all_of))
+            }),
+            Leaf::FieldRef {
+                field,
+                other,
+                kind,
+                folded,
+            } => {
+                let (Some(a), Some(b)) = (
+                    text_of(event, *field, *folded, scratch),
+                    text_of(event, *other, *folded, scratch),
+                ) else {
+                    return false;
+                };
+                match kind {
+                    MatchKind::Equals => a == b,
+                    MatchKind::Contains => a.contains(b),
+                    MatchKind::StartsWith => a.starts_with(b),
+                    MatchKind::EndsWith => a.ends_with(b),
+                    _ => false,
+                }
+            }
+            Leaf::Cidr {
+                field,
+                all_of,
+                nets,
+            } => {
+                let addr = match event.get(*field) {
+                    Some(Value::Ip(ip)) => *ip,
+                    Some(Value::Str(s)) => match s.trim().parse::<IpAddr>() {
+                        Ok(ip) => ip,
+                        Err(_) => return false,
+                    },
+                    _ => return false,
+                };
+                if *all_of {
+                    nets.iter().all(|n| n.contains(addr))
+                } else {
+                    nets.iter().any(|n| n.contains(addr))
+                }
+            }
+            Leaf::Compare { field, op, value } => {
+                let v = match event.get(*field) {
+                    Some(Value::Int(i)) => *i,
+                    Some(Value::Str(s)) => match s.trim().parse::<i64>() {
+                        Ok(i) => i,
+                        Err(_) => return false,
+                    },
+                    _ => return false,
+                };
+                match op {
+                    CompareOp::Eq => v == *value,
+                    CompareOp::Lt => v < *value,
+                    CompareOp::Le => v <= *value,
+                    CompareOp::Gt => v > *value,
+                    CompareOp::Ge => v >= *value,
+                }
+            }
+        }
+    }
+}
+
+/// The text of a string field, folded (from the scratch) or as supplied.
+fn text_of<'a>(
+    event: &Event<'a>,
+    field: u16,
+    folded: bool,
+    scratch: &'a Scratch,
+) -> Option<&'a str> {
+    if folded {
+        scratch.fold.get_ref(field)
+    } else {
+        match event.get(field) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl TextTest {
+    fn matches(&self, text: &str, all_of: bool) -> bool {
+        let check = |values: &[Box<str>], f: &dyn Fn(&str) -> bool| {
+            if all_of {
+                values.iter().all(|v| f(v))
+            } else {
+                values.iter().any(|v| f(v))
+            }
+        };
+        match self {
+            TextTest::Equals(values) => check(values, &|v| text == v),
+            TextTest::EqualsSet(set) => set.contains(text),
+            TextTest::Contains(values) => check(values, &|v| text.contains(v)),
+            TextTest::ContainsAny(automaton) => automaton.is_match(text),
+            TextTest::StartsWith(values) => check(values, &|v| text.starts_with(v)),
+            TextTest::EndsWith(values) => check(values, &|v| text.ends_with(v)),
+            TextTest::Patterns(patterns) => {
+                if all_of {
+                    patterns.iter().all(|p| p.is_match(text))
+                } else {
+                    patterns.iter().any(|p| p.is_match(text))
+                }
+            }
+        }
+    }
+}

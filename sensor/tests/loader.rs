@@ -1,0 +1,333 @@
+//! The loader refuses every bad update with its own code and keeps the last known good
+//! content; a good update replaces it atomically, even while other threads evaluate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dcf_conformance::valid::{TEST_KEY_SEED, base, header, m, rule, sign};
+use dcf_parser::{Content, Field, FieldType, MatchKind, Node, SensorVersion, Template};
+use dcf_sensor::{
+    Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, TemplateInterface, Value,
+};
+use ed25519_dalek::SigningKey;
+
+const NOW: u64 = 1_780_000_000;
+
+fn interface_of(content: &Content, version: SensorVersion) -> SensorInterface {
+    SensorInterface {
+        version,
+        templates: content
+            .templates
+            .iter()
+            .map(|t| TemplateInterface {
+                id: t.id,
+                name: t.name.clone(),
+                fields: t
+                    .fields
+                    .iter()
+                    .map(|f| FieldInterface {
+                        name: f.name.clone(),
+                        kind: f.kind,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn v(major: u16, minor: u16) -> SensorVersion {
+    SensorVersion {
+        major,
+        minor,
+        patch: 0,
+    }
+}
+
+fn test_key() -> [u8; 32] {
+    SigningKey::from_bytes(&TEST_KEY_SEED)
+        .verifying_key()
+        .to_bytes()
+}
+
+fn sensor() -> Sensor {
+    Sensor::new(
+        LoaderConfig::new(interface_of(&base(), v(7, 11)), vec![test_key()]),
+        0,
+    )
+    .unwrap()
+}
+
+fn with_sequence(mut c: Content, sequence: u64) -> Vec<u8> {
+    c.header.sequence = sequence;
+    sign(c).encode().unwrap()
+}
+
+/// Loads a good update, then checks that `bad` is refused with `code` and the good one stays.
+fn refused(sensor: &Sensor, bad: &[u8], now: u64, code: &str) -> String {
+    let before = sensor.active().map(|r| r.sequence());
+    let error = sensor.load(bad, now).expect_err("update must be refused");
+    assert_eq!(error.code(), code, "{error}");
+    assert_eq!(
+        sensor.active().map(|r| r.sequence()),
+        before,
+        "the last known good content must stay active"
+    );
+    error.to_string()
+}
+
+#[test]
+fn every_bad_update_is_refused_with_its_code_and_the_old_content_stays() {
+    let s = sensor();
+    s.load(&with_sequence(base(), 5), NOW).unwrap();
+    assert_eq!(s.active().unwrap().sequence(), 5);
+
+    let good = with_sequence(base(), 6);
+    let mut corrupted = good.clone();
+    corrupted[100] ^= 0x20;
+    refused(&s, &corrupted, NOW, "E0107");
+    refused(&s, &good[..good.len() - 1], NOW, "E0107");
+    refused(&s, b"not a dcf file", NOW, "E0102");
+
+    let mut bad_signature = good.clone();
+    let last = bad_signature.len() - 1;
+    bad_signature[last] ^= 0x01;
+    refused(&s, &bad_signature, NOW, "E3003");
+
+    let mut other = base();
+    other.header.sequence = 6;
+    let other_key = SigningKey::from_bytes(&[9; 32]);
+    other.signature = Some(dcf_parser::Signature {
+        key_id: dcf_parser::key_id(other_key.verifying_key().as_bytes()),
+        signature: [0; 64],
+    });
+    let unsigned_by_other = other.encode().unwrap();
+    refused(&s, &unsigned_by_other, NOW, "E3002");
+
+    let mut unsigned = base();
+    unsigned.header.sequence = 6;
+    refused(&s, &unsigned.encode().unwrap(), NOW, "E3001");
+
+    refused(&s, &good, base().header.expires_at, "E3007");
+    refused(&s, &good, base().header.created_at - 1, "E3006");
+    refused(&s, &with_sequence(base(), 5), NOW, "E3008");
+    refused(&s, &with_sequence(base(), 1), NOW, "E3008");
+
+    let mut future = base();
+    future.header.sensor_min = v(8, 0);
+    future.header.sensor_max = v(8, 9);
+    refused(&s, &with_sequence(future, 7), NOW, "E3004");
+
+    s.load(&good, NOW).unwrap();
+    assert_eq!(s.active().unwrap().sequence(), 6);
+}
+
+#[test]
+fn channel_is_enforced_when_configured() {
+    let mut config = LoaderConfig::new(interface_of(&base(), v(7, 11)), vec![test_key()]);
+    config.channel = Some(291);
+    let s = Sensor::new(config, 0).unwrap();
+    let error = s.load(&with_sequence(base(), 1), NOW).unwrap_err();
+    assert_eq!(error.code(), "E3005");
+    assert!(s.active().is_none());
+}
+
+/// Channel File 291: content compiled for 21 IPC fields, sensor 7.11 supplying 20.
+fn ipc_content(expression: Vec<Node<Vec<String>>>) -> Content {
+    let fields = (0..21)
+        .map(|i| Field {
+            name: format!("ipc_{i}"),
+            kind: FieldType::String,
+        })
+        .collect();
+    let mut c = Content {
+        header: header(291, 1),
+        templates: vec![Template {
+            id: 291,
+            name: "named_pipe_ipc".into(),
+            fields,
+        }],
+        rules: vec![rule(1, 291, expression)],
+        extensions: vec![],
+        signature: None,
+    };
+    c.rules[0].title = "suspicious pipe".into();
+    c
+}
+
+fn ipc_sensor(supplied: usize) -> Sensor {
+    let c = ipc_content(vec![Node::Any { field: 0 }]);
+    let mut interface = interface_of(&c, v(7, 11));
+    interface.templates[0].fields.truncate(supplied);
+    Sensor::new(LoaderConfig::new(interface, vec![test_key()]), 0).unwrap()
+}
+
+#[test]
+fn channel_file_291_is_refused_before_anything_runs() {
+    let s = ipc_sensor(20);
+    let c = ipc_content(vec![m(MatchKind::Contains, 20, &["msagent"])]);
+    let message = refused(&s, &sign(c).encode().unwrap(), NOW, "E3102");
+    for part in [
+        "suspicious pipe",
+        "field 20 (ipc_20)",
+        "template type 291 (named_pipe_ipc)",
+        "7.11.0",
+        "supplies only 20",
+    ] {
+        assert!(message.contains(part), "`{part}` missing from: {message}");
+    }
+    // A wildcard on field 20 reads nothing, so it binds even to 20 fields.
+    let wildcard = ipc_content(vec![
+        m(MatchKind::Contains, 0, &["msagent"]),
+        Node::Any { field: 20 },
+        Node::And { children: 2 },
+    ]);
+    s.load(&sign(wildcard).encode().unwrap(), NOW).unwrap();
+    // And the same non-wildcard content loads on a sensor that supplies 21 fields.
+    let s21 = ipc_sensor(21);
+    s21.load(
+        &sign(ipc_content(vec![m(MatchKind::Contains, 20, &["msagent"])]))
+            .encode()
+            .unwrap(),
+        NOW,
+    )
+    .unwrap();
+    // An event with only 20 fields is refused for that evaluation, never read past its end.
+    let fields = vec![Value::Str("x"); 20];
+    let err = s21
+        .evaluate(
+            &Event {
+                template: 291,
+                fields: &fields,
+            },
+            &mut Scratch::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code.as_str(), "E3503");
+    assert_eq!((err.supplied, err.expected), (20, 21));
+}
+
+#[test]
+fn binding_checks_template_type_and_name() {
+    let c = ipc_content(vec![m(MatchKind::Contains, 3, &["x"])]);
+    let mut interface = interface_of(&c, v(7, 11));
+    interface.templates[0].fields[3].kind = FieldType::Integer;
+    let s = Sensor::new(LoaderConfig::new(interface.clone(), vec![test_key()]), 0).unwrap();
+    refused(&s, &sign(c.clone()).encode().unwrap(), NOW, "E3103");
+    interface.templates[0].fields[3] = FieldInterface {
+        name: "renamed".into(),
+        kind: FieldType::String,
+    };
+    let s = Sensor::new(LoaderConfig::new(interface.clone(), vec![test_key()]), 0).unwrap();
+    refused(&s, &sign(c.clone()).encode().unwrap(), NOW, "E3104");
+    interface.templates[0].id = 292;
+    let s = Sensor::new(LoaderConfig::new(interface, vec![test_key()]), 0).unwrap();
+    refused(&s, &sign(c).encode().unwrap(), NOW, "E3101");
+}
+
+#[test]
+fn malformed_operands_are_refused_at_load() {
+    let s = sensor();
+    let mut c = base();
+    c.rules[0].expression = vec![m(MatchKind::Regex, 1, &["(unclosed"])];
+    refused(&s, &with_sequence(c, 2), NOW, "E3201");
+    let mut c = base();
+    c.rules[0].expression = vec![m(MatchKind::Regex, 1, &["(a{1000}){1000}"])];
+    refused(&s, &with_sequence(c, 2), NOW, "E3201");
+    let mut c = base();
+    c.rules[1].expression = vec![m(MatchKind::Cidr, 1, &["10.0.0.0/40"])];
+    refused(&s, &with_sequence(c, 2), NOW, "E3203");
+}
+
+#[test]
+fn evaluation_before_any_content_is_refused() {
+    let s = sensor();
+    let fields = [Value::Null; 5];
+    let err = s
+        .evaluate(
+            &Event {
+                template: 1,
+                fields: &fields,
+            },
+            &mut Scratch::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code.as_str(), "E3501");
+    s.load(&with_sequence(base(), 1), NOW).unwrap();
+    let err = s
+        .evaluate(
+            &Event {
+                template: 77,
+                fields: &fields,
+            },
+            &mut Scratch::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code.as_str(), "E3502");
+}
+
+/// Generation `g` has `g + 1` rules that all match the probe event: a reader that saw a mix of
+/// two generations would count a number of matches that belongs to neither.
+fn generation(g: u64) -> Vec<u8> {
+    let mut c = base();
+    c.rules = (0..=g as u8)
+        .map(|i| rule(i, 1, vec![m(MatchKind::Contains, 1, &["probe"])]))
+        .collect();
+    with_sequence(c, g + 1)
+}
+
+#[test]
+fn readers_see_the_old_or_the_new_content_never_a_mix() {
+    let s = Arc::new(sensor());
+    s.load(&generation(0), NOW).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (s, stop) = (Arc::clone(&s), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let fields = [
+                    Value::Str("x.exe"),
+                    Value::Str("run probe now"),
+                    Value::Int(1),
+                    Value::Null,
+                    Value::Null,
+                ];
+                let (mut scratch, mut out, mut seen) = (Scratch::new(), Vec::new(), 0u64);
+                while !stop.load(Ordering::Relaxed) {
+                    out.clear();
+                    let ruleset = s
+                        .evaluate(
+                            &Event {
+                                template: 1,
+                                fields: &fields,
+                            },
+                            &mut scratch,
+                            &mut out,
+                        )
+                        .unwrap();
+                    assert_eq!(
+                        out.len() as u64,
+                        ruleset.sequence(),
+                        "matches from a mix of generations"
+                    );
+                    seen += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    for g in 1..40 {
+        s.load(&generation(g), NOW).unwrap();
+        if g % 7 == 0 {
+            let mut bad = generation(g + 1);
+            bad[70] ^= 1;
+            assert!(s.load(&bad, NOW).is_err());
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let evaluations: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(evaluations > 0);
+    assert_eq!(s.active().unwrap().sequence(), 40);
+}
