@@ -137,7 +137,10 @@ impl Content {
 
     fn write(&self) -> Vec<u8> {
         let strings = self.intern();
-        let mut body = Out::default();
+        // Required sections and extensions go out in ascending tag order, so an extension with
+        // a tag below a required one (tag 0) stays where the reader found it.
+        let mut sections: Vec<(u32, Out)> =
+            Vec::with_capacity(6usize.saturating_add(self.extensions.len()));
 
         let mut payload = Out::default();
         payload.u32(len32(strings.order.len()));
@@ -153,7 +156,7 @@ impl Content {
         for s in &strings.order {
             payload.bytes(s.as_bytes());
         }
-        body.section(tag::STRINGS, &payload);
+        sections.push((tag::STRINGS, payload));
 
         let mut payload = Out::default();
         payload.u32(len32(self.templates.len()));
@@ -170,7 +173,7 @@ impl Content {
             payload.u32(strings.get(&f.name));
             payload.u8(f.kind.code());
         }
-        body.section(tag::INTERFACE, &payload);
+        sections.push((tag::INTERFACE, payload));
 
         let mut payload = Out::default();
         payload.u32(len32(self.rules.iter().map(|r| r.attributes.len()).sum()));
@@ -178,7 +181,7 @@ impl Content {
             payload.u32(strings.get(&a.key));
             payload.u32(strings.get(&a.value));
         }
-        body.section(tag::ATTRIBUTES, &payload);
+        sections.push((tag::ATTRIBUTES, payload));
 
         let mut payload = Out::default();
         let mut value_count: usize = 0;
@@ -197,7 +200,7 @@ impl Content {
         }
         payload.u32(len32(value_count));
         payload.bytes(&values.0);
-        body.section(tag::VALUES, &payload);
+        sections.push((tag::VALUES, payload));
 
         let mut payload = Out::default();
         payload.u32(len32(self.rules.len()));
@@ -222,7 +225,7 @@ impl Content {
             attr_first = attr_first.saturating_add(len32(r.attributes.len()));
             node_first = node_first.saturating_add(len32(r.expression.len()));
         }
-        body.section(tag::RULES, &payload);
+        sections.push((tag::RULES, payload));
 
         let mut payload = Out::default();
         payload.u32(node_first);
@@ -230,12 +233,17 @@ impl Content {
         for node in self.rules.iter().flat_map(|r| &r.expression) {
             write_node(&mut payload, node, &mut value_first);
         }
-        body.section(tag::NODES, &payload);
+        sections.push((tag::NODES, payload));
 
         for e in &self.extensions {
             let mut payload = Out::default();
             payload.bytes(&e.payload);
-            body.section(e.tag, &payload);
+            sections.push((e.tag, payload));
+        }
+        sections.sort_by_key(|(section_tag, _)| *section_tag);
+        let mut body = Out::default();
+        for (section_tag, payload) in &sections {
+            body.section(*section_tag, payload);
         }
 
         let mut out = Out::default();

@@ -27,7 +27,7 @@ pub const MAX_VALUES: u32 = 1 << 22;
 pub const MAX_VALUES_PER_NODE: u32 = 1 << 16;
 /// Most rules (E0601).
 pub const MAX_RULES: u32 = 1 << 20;
-/// Most expression nodes in the file (E0714).
+/// Most expression nodes in the file (E0713).
 pub const MAX_NODES: u32 = 1 << 24;
 /// Most expression nodes of one rule (E0611). This also bounds the postfix stack.
 pub const MAX_NODES_PER_RULE: u32 = 2048;

@@ -353,6 +353,32 @@ fn parse_rules<'a>(
     Ok((rules, node_cursor))
 }
 
+/// The template index and node count of a rule record, read without decoding any string, so
+/// that checking nodes costs the same whatever the length of titles and names.
+fn rule_shape(mut rule: Reader<'_>) -> Option<(usize, u32)> {
+    let short = ErrorCode::SectionTruncated;
+    rule.bytes(16, short).ok()?;
+    let template = rule.u16(short).ok()?;
+    rule.bytes(22, short).ok()?;
+    let node_count = rule.u32(short).ok()?;
+    Some((usize::from(template), node_count))
+}
+
+/// The field range of a template record: `(first_field, field_count)`.
+fn template_shape(mut template: Reader<'_>) -> Option<(u32, u32)> {
+    let short = ErrorCode::SectionTruncated;
+    template.bytes(8, short).ok()?;
+    Some((template.u32(short).ok()?, template.u32(short).ok()?))
+}
+
+/// The type of a field record.
+fn field_kind(fields: &Table<'_>, index: u32) -> Option<FieldType> {
+    let mut field = fields.record(index as usize)?;
+    let short = ErrorCode::SectionTruncated;
+    field.u32(short).ok()?;
+    FieldType::from_code(field.u8(short).ok()?)
+}
+
 /// `NODES`: rules `NODE-*` and `EXPR-*`, walking each rule's node range in rule order.
 fn parse_nodes<'a>(
     payload: Reader<'a>,
@@ -361,8 +387,7 @@ fn parse_nodes<'a>(
 ) -> Result<Table<'a>, Error> {
     let mut r = payload;
     let count_at = r.offset();
-    let mut peek = r;
-    let count = peek.u32(ErrorCode::SectionTruncated)?;
+    let count = r.u32(ErrorCode::SectionTruncated)?;
     if count > MAX_NODES {
         return Err(Error::new(ErrorCode::TooManyNodes, count_at)
             .expected(u64::from(MAX_NODES))
@@ -373,26 +398,33 @@ fn parse_nodes<'a>(
             .expected(node_total)
             .found(u64::from(count)));
     }
-    let nodes = counted_table(&mut r, MAX_NODES, ErrorCode::TooManyNodes, record::NODE)?;
+    let nodes = r.table(count, record::NODE, ErrorCode::SectionTruncated)?;
     expect_consumed(&r)?;
 
+    // Rules, templates and fields were checked by the earlier sections: a shape that cannot be
+    // read here would be a parser bug, reported as the count mismatch rather than skipped.
+    let inconsistent = Error::new(ErrorCode::NodeCountMismatch, count_at);
     let mut stack = PostfixStack::new();
     let mut value_cursor: u32 = 0;
     let value_total = view.values.len() as u32;
     let mut records = nodes.records();
-    for rule in view.rules() {
-        let template = rule.template();
+    for rule in view.rules.records() {
+        let (template, node_count) = rule_shape(rule).ok_or(inconsistent)?;
+        let (first_field, field_count) = view
+            .templates
+            .record(template)
+            .and_then(template_shape)
+            .ok_or(inconsistent)?;
+        let fields = view.fields;
         let mut checker = NodeChecker {
-            field_type: |i: u16| template.field_type(i),
-            field_count: template.field_count(),
+            field_type: |i: u16| field_kind(&fields, first_field.checked_add(u32::from(i))?),
+            field_count,
             value_cursor,
             value_total,
         };
         let mut last_at = r.offset();
-        for _ in 0..rule.node_count {
-            let rec = records
-                .next()
-                .ok_or(Error::new(ErrorCode::NodeCountMismatch, count_at))?;
+        for _ in 0..node_count {
+            let rec = records.next().ok_or(inconsistent)?;
             let at = rec.offset();
             last_at = at;
             let node = RawNode::read(rec)?;
@@ -402,6 +434,9 @@ fn parse_nodes<'a>(
         }
         stack.finish(last_at)?;
         value_cursor = checker.value_cursor;
+    }
+    if records.next().is_some() {
+        return Err(inconsistent);
     }
     if value_cursor != value_total {
         return Err(Error::new(ErrorCode::ValueCountMismatch, r.offset())

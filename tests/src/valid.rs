@@ -499,7 +499,7 @@ pub fn contents() -> Vec<(&'static str, Content)> {
             1,
             291,
             vec![
-                m(MatchKind::Glob, 0, &["\\\\.\\pipe\\*"]),
+                m(MatchKind::Glob, 0, &["\\\\\\\\.\\\\pipe\\\\*"]),
                 Node::Any { field: 20 },
                 Node::And { children: 2 },
             ],
@@ -594,6 +594,10 @@ pub fn contents() -> Vec<(&'static str, Content)> {
     let mut extended = base();
     extended.header.minor = 3;
     extended.extensions = vec![
+        Extension {
+            tag: 0,
+            payload: b"before the strings".to_vec(),
+        },
         Extension {
             tag: 7,
             payload: b"future section".to_vec(),
