@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, MatchKind as AcMatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 use dcf_parser::{
     ContentView, FieldType, Match, MatchKind, Node, Operand, RuleView, Target, ValueList,
 };
@@ -16,15 +16,37 @@ use regex::{Regex, RegexBuilder};
 use crate::error::{LoadError, SensorCode};
 use crate::fold::fold;
 use crate::interface::{SensorInterface, TemplateInterface};
-use crate::limits::{LINEAR_LIST_MAX, REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
+use crate::limits::{
+    LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS, PREFILTER_DFA_MAX_LITERAL_BYTES, REGEX_DFA_SIZE_LIMIT,
+    REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT,
+};
 use crate::net::Net;
 use crate::program::{
     CompiledRule, ENode, FieldFilter, Leaf, RuleInfo, Ruleset, Sel, TemplateProgram, TextTest,
 };
 
-/// Literals one of which must occur (folded) in a field for an expression to be true.
-/// `Some(vec![])` means the expression can never be true; `None` means no literal is needed.
-type Factor = Option<Vec<(Sel, String)>>;
+/// Literals of which one must occur (folded) in a field: a disjunction.
+type Group = Vec<(Sel, String)>;
+
+/// What an expression needs from an event's literals to have any chance of being true.
+#[derive(Clone, Debug)]
+enum Need {
+    /// It can never be true.
+    Never,
+    /// Every group must have a hit; no groups means no literal is needed.
+    All(Vec<Group>),
+}
+
+impl Need {
+    fn none() -> Need {
+        Need::All(Vec::new())
+    }
+}
+
+/// Shortest literal of a group: longer literals hit benign text less often.
+fn group_strength(group: &Group) -> usize {
+    group.iter().map(|(_, l)| l.len()).min().unwrap_or(0)
+}
 
 /// Binds `view` to `interface` and compiles it. Does not check signature, times or sequence:
 /// that is the loader's job; `dcf test` uses this directly to run content in this interpreter.
@@ -135,12 +157,12 @@ fn bind(
     Ok(())
 }
 
-/// The distinct literals of one prefilter and the rules each selects.
+/// The distinct literals of one prefilter and, for each, the rules whose pivot it is.
 #[derive(Default)]
 struct PatternSet {
     patterns: Vec<String>,
     index: HashMap<String, usize>,
-    rules: Vec<Vec<u32>>,
+    pivot_rules: Vec<Vec<u32>>,
 }
 
 struct ProgramBuilder<'i> {
@@ -149,7 +171,7 @@ struct ProgramBuilder<'i> {
     nodes: Vec<ENode>,
     children: Vec<u32>,
     leaves: Vec<Leaf>,
-    factors: Vec<Factor>,
+    needs: Vec<Need>,
 }
 
 impl<'i> ProgramBuilder<'i> {
@@ -160,13 +182,13 @@ impl<'i> ProgramBuilder<'i> {
             nodes: Vec::new(),
             children: Vec::new(),
             leaves: Vec::new(),
-            factors: Vec::new(),
+            needs: Vec::new(),
         }
     }
 
-    fn push(&mut self, node: ENode, factor: Factor) -> u32 {
+    fn push(&mut self, node: ENode, need: Need) -> u32 {
         self.nodes.push(node);
-        self.factors.push(factor);
+        self.needs.push(need);
         (self.nodes.len() - 1) as u32
     }
 
@@ -185,26 +207,26 @@ impl<'i> ProgramBuilder<'i> {
             let id = match node {
                 Node::And { children } => {
                     let (first, len, kids) = self.children_of(&mut stack, children);
-                    let factor = self.and_factor(&kids);
-                    self.push(ENode::And { first, len }, factor)
+                    let need = self.and_need(&kids);
+                    self.push(ENode::And { first, len }, need)
                 }
                 Node::Or { children } => {
                     let (first, len, kids) = self.children_of(&mut stack, children);
-                    let factor = self.union_factor(&kids);
-                    self.push(ENode::Or { first, len }, factor)
+                    let need = self.or_need(&kids);
+                    self.push(ENode::Or { first, len }, need)
                 }
                 Node::Not => {
                     let child = stack.pop().unwrap_or(u32::MAX);
-                    self.push(ENode::Not(child), None)
+                    self.push(ENode::Not(child), Need::none())
                 }
                 Node::AtLeast { required, children } => {
                     let (first, len, kids) = self.children_of(&mut stack, children);
-                    let factor = if required == 0 {
-                        None
+                    let need = if required == 0 {
+                        Need::none()
                     } else if required > len {
-                        Some(Vec::new())
+                        Need::Never
                     } else {
-                        self.union_factor(&kids)
+                        self.or_need(&kids)
                     };
                     self.push(
                         ENode::AtLeast {
@@ -212,18 +234,19 @@ impl<'i> ProgramBuilder<'i> {
                             first,
                             len,
                         },
-                        factor,
+                        need,
                     )
                 }
-                Node::Any { .. } => self.push(ENode::Const(true), None),
-                Node::Exists { field } => self.leaf(Leaf::Exists(field), None),
-                Node::IsNull { field } => self.leaf(Leaf::IsNull(field), None),
+                Node::Any { .. } => self.push(ENode::Const(true), Need::none()),
+                Node::Exists { field } => self.leaf(Leaf::Exists(field), Need::none()),
+                Node::IsNull { field } => self.leaf(Leaf::IsNull(field), Need::none()),
                 Node::Compare { op, field, value } => {
-                    self.leaf(Leaf::Compare { field, op, value }, None)
+                    self.leaf(Leaf::Compare { field, op, value }, Need::none())
                 }
                 Node::Match(m) => {
-                    let (leaf, factor) = build_match(&m, rule)?;
-                    self.leaf(leaf, factor)
+                    let (leaf, group) = build_match(&m, rule)?;
+                    let need = Need::All(group.into_iter().collect());
+                    self.leaf(leaf, need)
                 }
             };
             stack.push(id);
@@ -233,85 +256,188 @@ impl<'i> ProgramBuilder<'i> {
         Ok(())
     }
 
-    fn leaf(&mut self, leaf: Leaf, factor: Factor) -> u32 {
+    fn leaf(&mut self, leaf: Leaf, need: Need) -> u32 {
         self.leaves.push(leaf);
         let l = (self.leaves.len() - 1) as u32;
-        self.push(ENode::Leaf(l), factor)
+        self.push(ENode::Leaf(l), need)
     }
 
-    fn factor(&self, node: u32) -> Factor {
-        self.factors.get(node as usize).cloned().flatten()
+    fn need(&self, node: u32) -> Need {
+        self.needs
+            .get(node as usize)
+            .cloned()
+            .unwrap_or_else(Need::none)
     }
 
-    /// AND needs any one child's literals: take the most selective child.
-    fn and_factor(&self, kids: &[u32]) -> Factor {
-        kids.iter()
-            .filter_map(|&k| self.factor(k))
-            .min_by_key(|alts| {
-                (
-                    alts.len(),
-                    std::cmp::Reverse(alts.iter().map(|a| a.1.len()).min().unwrap_or(0)),
-                )
-            })
-    }
-
-    /// OR (and AT_LEAST) needs a literal of some child: only if every child has literals.
-    fn union_factor(&self, kids: &[u32]) -> Factor {
-        let mut all = Vec::new();
+    /// AND needs what every child needs: the union of their groups, strongest first, capped.
+    fn and_need(&self, kids: &[u32]) -> Need {
+        let mut groups = Vec::new();
         for &k in kids {
-            all.extend(self.factor(k)?);
+            match self.need(k) {
+                Need::Never => return Need::Never,
+                Need::All(g) => groups.extend(g),
+            }
         }
-        Some(all)
+        groups.sort_by_key(|g| std::cmp::Reverse(group_strength(g)));
+        groups.truncate(MAX_PREFILTER_GROUPS);
+        Need::All(groups)
     }
 
-    fn finish(self) -> TemplateProgram {
-        let mut filters: BTreeMap<Sel, PatternSet> = BTreeMap::new();
-        let mut always = Vec::new();
-        for (position, rule) in self.rules.iter().enumerate() {
-            let position = position as u32;
-            match self.factor(rule.root) {
-                None => always.push(position),
-                Some(alternatives) => {
-                    for (sel, literal) in alternatives {
-                        let PatternSet {
-                            patterns,
-                            index,
-                            rules,
-                        } = filters.entry(sel).or_default();
-                        let p = *index.entry(literal.clone()).or_insert_with(|| {
-                            patterns.push(literal);
-                            rules.push(Vec::new());
-                            patterns.len() - 1
-                        });
-                        if let Some(list) = rules.get_mut(p)
-                            && list.last() != Some(&position)
-                        {
-                            list.push(position);
-                        }
+    /// OR (and AT_LEAST) needs something of some child: one group made of each possible
+    /// child's strongest group, or nothing if a child needs nothing.
+    fn or_need(&self, kids: &[u32]) -> Need {
+        let mut union = Group::new();
+        let mut possible = false;
+        for &k in kids {
+            match self.need(k) {
+                Need::Never => {}
+                Need::All(groups) => {
+                    possible = true;
+                    match groups.into_iter().next() {
+                        Some(strongest) => union.extend(strongest),
+                        None => return Need::none(),
                     }
                 }
             }
         }
+        if possible {
+            Need::All(vec![union])
+        } else {
+            Need::Never
+        }
+    }
+
+    fn finish(self) -> TemplateProgram {
+        let mut always = Vec::new();
+        let mut rule_groups: Vec<Vec<Group>> = Vec::with_capacity(self.rules.len());
+        for (position, rule) in self.rules.iter().enumerate() {
+            rule_groups.push(match self.need(rule.root) {
+                // Never true: no literal can make it a candidate, and it is not always run.
+                Need::Never => Vec::new(),
+                Need::All(groups) if groups.is_empty() => {
+                    always.push(position as u32);
+                    Vec::new()
+                }
+                Need::All(groups) => groups,
+            });
+        }
+        // How many rules use each literal: a rule's pivot is its group whose literals are
+        // shared by the fewest rules, so that a common literal fans out to few candidates.
+        let mut usage: HashMap<(Sel, &str), u32> = HashMap::new();
+        for groups in &rule_groups {
+            let distinct: HashSet<(Sel, &str)> = groups
+                .iter()
+                .flatten()
+                .map(|(sel, l)| (*sel, l.as_str()))
+                .collect();
+            for key in distinct {
+                *usage.entry(key).or_default() += 1;
+            }
+        }
+        let cost = |group: &Group| -> u64 {
+            group
+                .iter()
+                .map(|(sel, l)| u64::from(usage.get(&(*sel, l.as_str())).copied().unwrap_or(0)))
+                .sum()
+        };
+        let mut filters: BTreeMap<Sel, PatternSet> = BTreeMap::new();
+        let mut local_checks: Vec<Vec<Vec<(Sel, usize)>>> = Vec::with_capacity(rule_groups.len());
+        for (position, groups) in rule_groups.iter().enumerate() {
+            let pivot = groups
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, g)| cost(g))
+                .map(|(i, _)| i);
+            let mut checks = Vec::new();
+            for (g, group) in groups.iter().enumerate() {
+                let mut check = Vec::new();
+                for (sel, literal) in group {
+                    let set = filters.entry(*sel).or_default();
+                    let p = *set.index.entry(literal.clone()).or_insert_with(|| {
+                        set.patterns.push(literal.clone());
+                        set.pivot_rules.push(Vec::new());
+                        set.patterns.len() - 1
+                    });
+                    if Some(g) == pivot {
+                        if let Some(list) = set.pivot_rules.get_mut(p)
+                            && list.last() != Some(&(position as u32))
+                        {
+                            list.push(position as u32);
+                        }
+                    } else {
+                        check.push((*sel, p));
+                    }
+                }
+                if Some(g) != pivot {
+                    checks.push(check);
+                }
+            }
+            local_checks.push(checks);
+        }
         let mut field_filters = Vec::new();
+        let mut first_pattern: HashMap<Sel, u32> = HashMap::new();
+        let mut pattern_count: u32 = 0;
+        let mut unfiltered: HashSet<Sel> = HashSet::new();
         for (
             sel,
             PatternSet {
-                patterns, rules, ..
+                patterns,
+                pivot_rules,
+                ..
             },
         ) in filters
         {
-            match AhoCorasick::builder()
+            // A DFA scans fastest, but its size grows with the literal bytes (one state per
+            // byte, times the byte classes): past the limit, let the builder pick an NFA.
+            let literal_bytes: usize = patterns.iter().map(String::len).sum();
+            let kind =
+                (literal_bytes <= PREFILTER_DFA_MAX_LITERAL_BYTES).then_some(AhoCorasickKind::DFA);
+            let built = AhoCorasick::builder()
                 .match_kind(AcMatchKind::Standard)
-                .build(&patterns)
-            {
-                Ok(automaton) => field_filters.push(FieldFilter {
-                    sel,
-                    automaton,
-                    rules_of_pattern: rules.into_iter().map(Vec::into_boxed_slice).collect(),
-                }),
-                // An automaton too large to build: its rules lose the prefilter, not correctness.
-                Err(_) => always.extend(rules.into_iter().flatten()),
+                .kind(kind)
+                .build(&patterns);
+            match built {
+                Ok(automaton) => {
+                    first_pattern.insert(sel, pattern_count);
+                    pattern_count = pattern_count.saturating_add(patterns.len() as u32);
+                    field_filters.push(FieldFilter {
+                        sel,
+                        automaton,
+                        first_pattern: first_pattern.get(&sel).copied().unwrap_or(0),
+                        pivot_rules: pivot_rules.into_iter().map(Vec::into_boxed_slice).collect(),
+                    });
+                }
+                // An automaton too large to build: rules that depend on it lose the prefilter
+                // (they are always evaluated), never correctness.
+                Err(_) => {
+                    unfiltered.insert(sel);
+                }
             }
+        }
+        let mut checks: Vec<Box<[Box<[u32]>]>> = Vec::with_capacity(local_checks.len());
+        for (position, (groups, local)) in rule_groups.iter().zip(local_checks).enumerate() {
+            if groups
+                .iter()
+                .flatten()
+                .any(|(sel, _)| unfiltered.contains(sel))
+            {
+                always.push(position as u32);
+                checks.push(Box::default());
+                continue;
+            }
+            checks.push(
+                local
+                    .into_iter()
+                    .map(|group| {
+                        group
+                            .into_iter()
+                            .filter_map(|(sel, p)| {
+                                Some(first_pattern.get(&sel)?.saturating_add(p as u32))
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            );
         }
         always.sort_unstable();
         always.dedup();
@@ -333,6 +459,8 @@ impl<'i> ProgramBuilder<'i> {
             leaves: self.leaves,
             filters: field_filters,
             always,
+            pattern_count: pattern_count as usize,
+            checks,
         }
     }
 }
@@ -395,30 +523,26 @@ pub fn glob_to_regex(glob: &str) -> (String, String) {
     (re, longest)
 }
 
-/// Literal alternatives for a leaf over `values` (already in comparison form): any one value
-/// for all-of, every value for any-of; none if some value gives no literal.
-fn values_factor(sel: Sel, literals: &[String], all_of: bool) -> Factor {
+/// The literal group of a leaf over `literals` (already in comparison form): any one value
+/// for all-of, every value for any-of; none when some needed value gives no literal.
+fn values_group(sel: Sel, literals: &[String], all_of: bool) -> Option<Group> {
+    if all_of {
+        return literals
+            .iter()
+            .filter(|l| !l.is_empty())
+            .max_by_key(|l| l.len())
+            .map(|l| vec![(sel, fold(l))]);
+    }
     if literals.iter().any(String::is_empty) {
-        if all_of {
-            return literals
-                .iter()
-                .filter(|l| !l.is_empty())
-                .max_by_key(|l| l.len())
-                .map(|l| vec![(sel, fold(l))]);
-        }
         return None;
     }
-    if all_of {
-        literals
-            .iter()
-            .max_by_key(|l| l.len())
-            .map(|l| vec![(sel, fold(l))])
-    } else {
-        Some(literals.iter().map(|l| (sel, fold(l))).collect())
-    }
+    Some(literals.iter().map(|l| (sel, fold(l))).collect())
 }
 
-fn build_match(m: &Match<ValueList<'_>>, rule: &RuleView<'_>) -> Result<(Leaf, Factor), LoadError> {
+fn build_match(
+    m: &Match<ValueList<'_>>,
+    rule: &RuleView<'_>,
+) -> Result<(Leaf, Option<Group>), LoadError> {
     let sel = match m.target {
         Target::Field(f) => Sel::Field(f),
         Target::Keyword => Sel::Keyword,
@@ -477,22 +601,22 @@ fn build_match(m: &Match<ValueList<'_>>, rule: &RuleView<'_>) -> Result<(Leaf, F
             } else {
                 TextTest::Equals(boxed())
             };
-            (text(test), values_factor(sel, &prepared, m.all_of))
+            (text(test), values_group(sel, &prepared, m.all_of))
         }
         MatchKind::Contains => {
             let test = match many.then(|| AhoCorasick::new(&prepared)) {
                 Some(Ok(automaton)) => TextTest::ContainsAny(automaton),
                 _ => TextTest::Contains(boxed()),
             };
-            (text(test), values_factor(sel, &prepared, m.all_of))
+            (text(test), values_group(sel, &prepared, m.all_of))
         }
         MatchKind::StartsWith => (
             text(TextTest::StartsWith(boxed())),
-            values_factor(sel, &prepared, m.all_of),
+            values_group(sel, &prepared, m.all_of),
         ),
         MatchKind::EndsWith => (
             text(TextTest::EndsWith(boxed())),
-            values_factor(sel, &prepared, m.all_of),
+            values_group(sel, &prepared, m.all_of),
         ),
         MatchKind::Glob => {
             let mut patterns = Vec::with_capacity(prepared.len());
@@ -507,7 +631,7 @@ fn build_match(m: &Match<ValueList<'_>>, rule: &RuleView<'_>) -> Result<(Leaf, F
             }
             (
                 text(TextTest::Patterns(patterns)),
-                values_factor(sel, &literals, m.all_of),
+                values_group(sel, &literals, m.all_of),
             )
         }
         MatchKind::Regex => {

@@ -139,10 +139,12 @@ struct FoldCache {
     spans: Vec<Option<(usize, usize)>>,
 }
 
-/// The candidate rules of the current event, as an epoch-stamped set.
+/// The patterns hit and the candidate rules of the current event, as epoch-stamped sets,
+/// so nothing is cleared between events.
 #[derive(Debug, Default)]
 struct Marks {
-    stamps: Vec<u32>,
+    rule_stamps: Vec<u32>,
+    pattern_stamps: Vec<u32>,
     epoch: u32,
     candidates: Vec<u32>,
 }
@@ -153,17 +155,21 @@ impl Scratch {
         Scratch::default()
     }
 
-    fn begin(&mut self, fields: usize, rules: usize) {
+    fn begin(&mut self, fields: usize, rules: usize, patterns: usize) {
         self.fold.text.clear();
         self.fold.spans.clear();
         self.fold.spans.resize(fields, None);
         let m = &mut self.marks;
-        if m.stamps.len() < rules {
-            m.stamps.resize(rules, 0);
+        if m.rule_stamps.len() < rules {
+            m.rule_stamps.resize(rules, 0);
+        }
+        if m.pattern_stamps.len() < patterns {
+            m.pattern_stamps.resize(patterns, 0);
         }
         m.epoch = m.epoch.wrapping_add(1);
         if m.epoch == 0 {
-            m.stamps.iter_mut().for_each(|s| *s = 0);
+            m.rule_stamps.iter_mut().for_each(|s| *s = 0);
+            m.pattern_stamps.iter_mut().for_each(|s| *s = 0);
             m.epoch = 1;
         }
         m.candidates.clear();
@@ -200,8 +206,23 @@ impl FoldCache {
 }
 
 impl Marks {
+    /// Records that pattern `p` occurs; true the first time in this event.
+    fn hit_pattern(&mut self, p: u32) -> bool {
+        match self.pattern_stamps.get_mut(p as usize) {
+            Some(stamp) if *stamp != self.epoch => {
+                *stamp = self.epoch;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn has_pattern(&self, p: u32) -> bool {
+        self.pattern_stamps.get(p as usize) == Some(&self.epoch)
+    }
+
     fn mark(&mut self, rule: u32) {
-        if let Some(s) = self.stamps.get_mut(rule as usize)
+        if let Some(s) = self.rule_stamps.get_mut(rule as usize)
             && *s != self.epoch
         {
             *s = self.epoch;
@@ -284,8 +305,10 @@ pub(crate) struct CompiledRule {
 pub(crate) struct FieldFilter {
     pub(crate) sel: Sel,
     pub(crate) automaton: AhoCorasick,
-    /// For each pattern of the automaton, the rules (positions in the program) it selects.
-    pub(crate) rules_of_pattern: Vec<Box<[u32]>>,
+    /// Program-wide id of this automaton's pattern 0.
+    pub(crate) first_pattern: u32,
+    /// For each pattern of the automaton, the rules (positions) whose pivot group it is in.
+    pub(crate) pivot_rules: Vec<Box<[u32]>>,
 }
 
 /// Everything needed to evaluate events of one template type.
@@ -302,6 +325,11 @@ pub(crate) struct TemplateProgram {
     pub(crate) filters: Vec<FieldFilter>,
     /// Rules (positions in `rules`) with no literal to prefilter on: evaluated for every event.
     pub(crate) always: Vec<u32>,
+    /// Number of patterns over all automata.
+    pub(crate) pattern_count: usize,
+    /// For each rule, its literal groups besides the pivot, as program-wide pattern ids: each
+    /// group needs a hit before the rule is evaluated.
+    pub(crate) checks: Vec<Box<[Box<[u32]>]>>,
 }
 
 impl TemplateProgram {
@@ -312,7 +340,7 @@ impl TemplateProgram {
         out: &mut Vec<u32>,
         prefilter: bool,
     ) {
-        scratch.begin(self.field_count, self.rules.len());
+        scratch.begin(self.field_count, self.rules.len(), self.pattern_count);
         if !prefilter {
             for r in 0..self.rules.len() as u32 {
                 scratch.marks.mark(r);
@@ -340,13 +368,24 @@ impl TemplateProgram {
         let mut candidates = std::mem::take(&mut scratch.marks.candidates);
         candidates.sort_unstable();
         for &r in &candidates {
-            if let Some(rule) = self.rules.get(r as usize)
+            let verified = !prefilter || self.checks_pass(r, &scratch.marks);
+            if verified
+                && let Some(rule) = self.rules.get(r as usize)
                 && self.eval_node(rule.root, event, scratch)
             {
                 out.push(rule.index);
             }
         }
         scratch.marks.candidates = candidates;
+    }
+
+    /// Whether every non-pivot literal group of rule `r` had a hit in this event.
+    fn checks_pass(&self, r: u32, marks: &Marks) -> bool {
+        self.checks.get(r as usize).is_none_or(|groups| {
+            groups
+                .iter()
+                .all(|group| group.iter().any(|&p| marks.has_pattern(p)))
+        })
     }
 
     fn run_filter(
@@ -360,9 +399,16 @@ impl TemplateProgram {
             return;
         };
         for hit in filter.automaton.find_overlapping_iter(text) {
-            if let Some(rules) = filter.rules_of_pattern.get(hit.pattern().as_usize()) {
-                for &r in rules.iter() {
-                    scratch.marks.mark(r);
+            let pattern = hit.pattern().as_usize();
+            if !scratch
+                .marks
+                .hit_pattern(filter.first_pattern.saturating_add(pattern as u32))
+            {
+                continue;
+            }
+            if let Some(rules) = filter.pivot_rules.get(pattern) {
+                for &rule in rules.iter() {
+                    scratch.marks.mark(rule);
                 }
             }
         }
