@@ -1,0 +1,1064 @@
+//! The `dcf` command line (feature `cli`). `main.rs` only calls [`main`].
+
+mod hexdump;
+mod io;
+mod report;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dcf_parser::limits::MAX_FILE_SIZE;
+use dcf_parser::{Content, Frame, SensorVersion, Signature};
+use rayon::prelude::*;
+
+use crate::checks::{Options, Previous, validate_bytes};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::keys;
+use crate::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_SOURCE_SIZE};
+use crate::manifest::{Manifest, parse_version};
+use crate::source::{self, HeaderOverrides, SourceFile};
+use crate::time::{format_rfc3339, now, parse_duration, parse_time};
+use io::{Input, ReadError, expand, read_bounded, write_atomic};
+use report::{FileReport, Format, Origin, Style};
+
+/// Exit code: every input accepted.
+const OK: u8 = 0;
+/// Exit code: some content rejected.
+const REJECTED: u8 = 1;
+/// Exit code: usage or I/O error.
+const USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  dcf compile examples/rules --manifest examples/manifests -o content.dcf
+  dcf validate content.dcf --manifest examples/manifests
+  dcf validate out/ --manifest fleet/ --previous deployed.dcf --format sarif > dcf.sarif
+  dcf keygen --out release
+  dcf sign content.dcf --key release.secret --manifest examples/manifests -o signed.dcf
+  dcf verify signed.dcf --pubkey release.pub
+  dcf inspect signed.dcf --hexdump
+
+Exit codes: 0 every input accepted, 1 some content rejected, 2 usage or I/O error.
+Diagnostic codes: format-spec/SPEC.md (E0xxx) and format-spec/DIAGNOSTICS.md (E1xxx, E2xxx, E9xxx).";
+
+/// dcf: compile, validate, sign and inspect detection content for dcf sensors.
+#[derive(Parser, Debug)]
+#[command(name = "dcf", version, about, after_help = AFTER_HELP, max_term_width = 100)]
+struct Cli {
+    /// When to colour diagnostics (NO_COLOR is respected under `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Say more: which manifests were used or ignored, what was written.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile YAML or JSON rule sources into canonical binary content.
+    #[command(after_help = "\
+Examples:
+  dcf compile examples/rules --manifest examples/manifests -o content.dcf
+  dcf compile rules/*.yaml --manifest fleet/ --sequence 42 --valid-for 14d -o content.dcf
+
+Fields are named in sources and mapped to indexes through the manifests; the declared
+interface of each template type is the longest field list among them.")]
+    Compile(CompileArgs),
+    /// Write a content back in its source form (YAML).
+    #[command(after_help = "Example:\n  dcf decompile content.dcf -o content.yaml")]
+    Decompile(DecompileArgs),
+    /// Check content against every sensor manifest in its sensor range.
+    #[command(after_help = "\
+Examples:
+  dcf validate content.dcf --manifest examples/manifests
+  dcf validate out/ --manifest fleet/ --previous deployed.dcf --deny-warnings
+  dcf validate content.dcf --manifest fleet/ --format json | jq .
+
+Quiet when every file is accepted. Exit codes: 0 accepted, 1 rejected, 2 usage or I/O error.")]
+    Validate(ValidateArgs),
+    /// Summarise a content; `--format json` decodes it whole, `--hexdump` maps every byte.
+    #[command(after_help = "\
+Examples:
+  dcf inspect content.dcf
+  dcf inspect content.dcf --format json
+  dcf inspect crash.dcf --hexdump")]
+    Inspect(InspectArgs),
+    /// Generate an Ed25519 signing key pair (NAME.secret, mode 0600, and NAME.pub).
+    #[command(
+        after_help = "Example:\n  dcf keygen --out release   # writes release.secret and release.pub"
+    )]
+    Keygen(KeygenArgs),
+    /// Validate, then sign a content. Rejected content is never signed.
+    #[command(after_help = "\
+Example:
+  dcf sign content.dcf --key release.secret --manifest examples/manifests -o signed.dcf")]
+    Sign(SignArgs),
+    /// Check a content's digest and signature against trusted public keys.
+    #[command(
+        after_help = "Example:\n  dcf verify signed.dcf --pubkey release.pub --pubkey backup.pub"
+    )]
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Sensor manifest files, or directories of `*.toml` manifests: the fleet.
+    #[arg(long = "manifest", short = 'm', value_name = "M", required = true, num_args = 1..)]
+    manifests: Vec<PathBuf>,
+    /// The content deployed now on the channel: the new sequence number must exceed its.
+    #[arg(long, value_name = "FILE")]
+    previous: Option<PathBuf>,
+    /// Check validity at this time (RFC 3339 or seconds since the epoch) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    now: Option<u64>,
+    /// Reject content that has warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Args, Debug)]
+struct CompileArgs {
+    /// Source files (`.yaml`, `.yml`, `.json`) or directories of them.
+    #[arg(value_name = "SRC", required = true)]
+    sources: Vec<PathBuf>,
+    /// Sensor manifests (files or directories) that map field names to indexes.
+    #[arg(long = "manifest", short = 'm', value_name = "M", num_args = 1..)]
+    manifests: Vec<PathBuf>,
+    /// Output file.
+    #[arg(short, long, value_name = "OUT.dcf")]
+    output: PathBuf,
+    /// Content channel (overrides the sources' header).
+    #[arg(long)]
+    channel: Option<u32>,
+    /// Sequence number (overrides the sources' header).
+    #[arg(long)]
+    sequence: Option<u64>,
+    /// Creation time, RFC 3339 or seconds (default: now).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    created: Option<u64>,
+    /// Expiry time, RFC 3339 or seconds.
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg, conflicts_with = "valid_for")]
+    expires: Option<u64>,
+    /// Validity from the creation time, e.g. 30d, 12h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    valid_for: Option<u64>,
+    /// Lowest targeted sensor version, e.g. 7.11.0.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg)]
+    sensor_min: Option<SensorVersion>,
+    /// Highest targeted sensor version.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg)]
+    sensor_max: Option<SensorVersion>,
+    /// The time used as default creation time (RFC 3339 or seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    now: Option<u64>,
+    /// Output format of diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Args, Debug)]
+struct DecompileArgs {
+    /// A binary content file.
+    file: PathBuf,
+    /// Write the source here instead of standard output.
+    #[arg(short, long, value_name = "OUT.yaml")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// Content files, or directories of `*.dcf` files.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    check: CheckArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Threads (default: one per core).
+    #[arg(short, long)]
+    jobs: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum InspectFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// A content file (it may be rejected: inspect shows what it can).
+    file: PathBuf,
+    /// `json`: the whole decoded content.
+    #[arg(long, value_enum, default_value_t = InspectFormat::Human, conflicts_with = "hexdump")]
+    format: InspectFormat,
+    /// An annotated byte map: which structure each byte belongs to.
+    #[arg(long)]
+    hexdump: bool,
+}
+
+#[derive(Args, Debug)]
+struct KeygenArgs {
+    /// Base name: writes NAME.secret and NAME.pub.
+    #[arg(long, value_name = "NAME")]
+    out: PathBuf,
+    /// Overwrite existing key files.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct SignArgs {
+    /// The content to sign.
+    file: PathBuf,
+    /// Secret key file (from `dcf keygen`).
+    #[arg(long, value_name = "SECRET")]
+    key: PathBuf,
+    #[command(flatten)]
+    check: CheckArgs,
+    /// Output file.
+    #[arg(short, long, value_name = "OUT.dcf")]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The signed content.
+    file: PathBuf,
+    /// Trusted public key files.
+    #[arg(long = "pubkey", value_name = "PUB", required = true, num_args = 1..)]
+    pubkeys: Vec<PathBuf>,
+}
+
+fn parse_time_arg(text: &str) -> Result<u64, String> {
+    parse_time(text).ok_or_else(|| {
+        format!("`{text}` is not an RFC 3339 time (2025-07-19T04:09:00Z) or seconds since 1970")
+    })
+}
+
+fn parse_duration_arg(text: &str) -> Result<u64, String> {
+    parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration such as 30d or 12h"))
+}
+
+fn parse_version_arg(text: &str) -> Result<SensorVersion, String> {
+    parse_version(text).ok_or_else(|| format!("`{text}` is not a version major.minor.patch"))
+}
+
+/// What every command needs to print.
+struct Ctx {
+    style: Style,
+    verbose: bool,
+}
+
+impl Ctx {
+    fn emit(&self, report: &FileReport) {
+        let text = report::render_human(report, self.style, self.verbose);
+        if !text.is_empty() {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
+        }
+    }
+
+    fn emit_all(&self, reports: &[FileReport]) {
+        for r in reports {
+            self.emit(r);
+        }
+    }
+
+    fn note(&self, text: &str) {
+        if self.verbose {
+            eprintln!("note: {text}");
+        }
+    }
+}
+
+fn stdout_write(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => OK,
+        // A closed pipe (`dcf ... | head`) is not worth a panic or an error message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => OK,
+        Err(_) => USAGE,
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { USAGE } else { OK });
+        }
+    };
+    let stderr_tty = std::io::stderr().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stderr_tty && !no_color,
+    };
+    let width = if stderr_tty {
+        terminal_width().unwrap_or(100)
+    } else {
+        100
+    };
+    let ctx = Ctx {
+        style: Style { color, width },
+        verbose: cli.verbose,
+    };
+    let code = match cli.command {
+        Command::Compile(a) => compile(&ctx, a),
+        Command::Decompile(a) => decompile(&ctx, a),
+        Command::Validate(a) => validate(&ctx, a),
+        Command::Inspect(a) => inspect(&ctx, a),
+        Command::Keygen(a) => keygen(&ctx, a),
+        Command::Sign(a) => sign(&ctx, a),
+        Command::Verify(a) => verify(&ctx, a),
+    };
+    ExitCode::from(code)
+}
+
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w: &usize| *w >= 40)
+        .map(|w| w.min(160))
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Loads the fleet: every manifest file or directory. On any problem, the reports to show.
+fn load_fleet(paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileReport>> {
+    let mut fleet: Vec<(String, Manifest)> = Vec::new();
+    let mut problems: Vec<FileReport> = Vec::new();
+    for input in expand(paths, &["toml"], "sensor manifests") {
+        match input {
+            Input::Problem(path, d) => problems.push(FileReport::plain(display(&path), vec![d])),
+            Input::File(path) => {
+                let name = display(&path);
+                let bytes = match read_bounded(&path, MAX_MANIFEST_SIZE) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        problems.push(FileReport::plain(name, vec![e.diagnostic("the manifest")]));
+                        continue;
+                    }
+                };
+                let Ok(text) = String::from_utf8(bytes) else {
+                    problems.push(FileReport::plain(
+                        name,
+                        vec![Diagnostic::new(
+                            Code::ManifestSyntax,
+                            "the manifest is not UTF-8 text",
+                        )],
+                    ));
+                    continue;
+                };
+                match Manifest::from_toml(&text) {
+                    Ok(m) => fleet.push((name, m)),
+                    Err(e) => {
+                        let mut d = Diagnostic::new(e.code, e.message.clone())
+                            .help("format-spec/MANIFEST.md describes the manifest format");
+                        if let Some(span) = &e.span {
+                            d = d.at(span.start, span.end.saturating_sub(span.start));
+                        }
+                        problems.push(FileReport {
+                            path: name,
+                            diagnostics: vec![d],
+                            origin: Origin::Text(Arc::from(text.as_str())),
+                            notes: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // The same version described twice must be described the same way.
+    for (i, (name, m)) in fleet.iter().enumerate() {
+        if let Some((other, _)) = fleet
+            .iter()
+            .take(i)
+            .find(|(_, o)| o.version == m.version && o != m)
+        {
+            problems.push(FileReport::plain(
+                name.clone(),
+                vec![
+                    Diagnostic::new(
+                        Code::ManifestConflict,
+                        format!(
+                            "{name} and {other} both describe sensor {} but differ",
+                            m.version
+                        ),
+                    )
+                    .help("keep one manifest per sensor version"),
+                ],
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let mut seen = Vec::new();
+        fleet.retain(|(_, m)| {
+            let new = !seen.contains(&m.version);
+            seen.push(m.version);
+            new
+        });
+        fleet.sort_by_key(|(_, m)| m.version);
+        Ok(fleet)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads a content file with the format's limit.
+fn read_content(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+    read_bounded(path, MAX_FILE_SIZE as u64).map_err(|e| match e {
+        // Larger than the format allows: that is the parser's E0101, reported without
+        // reading the file.
+        ReadError::TooLarge { len, .. } => Diagnostic::from_parse_error(
+            &dcf_parser::Error::new(dcf_parser::ErrorCode::FileTooLarge, MAX_FILE_SIZE)
+                .expected(MAX_FILE_SIZE as u64)
+                .found(len),
+        )
+        .help("the file was refused by its size before being read; content must stay below the format's limit"),
+        other => other.diagnostic("the content"),
+    })
+}
+
+/// The options of the semantic checks, or the report that explains why there are none.
+fn check_options(args: &CheckArgs) -> Result<Options, FileReport> {
+    let previous = match &args.previous {
+        None => None,
+        Some(path) => {
+            let name = display(path);
+            let bytes = read_content(path).map_err(|d| {
+                let d = match d.check_code() {
+                    Some(_) => d,
+                    None => Diagnostic::new(Code::PreviousRejected, d.message),
+                };
+                FileReport::plain(name.clone(), vec![d])
+            })?;
+            match dcf_parser::parse(&bytes) {
+                Ok(view) => Some(Previous {
+                    name: name.clone(),
+                    channel: view.header().channel,
+                    sequence: view.header().sequence,
+                }),
+                Err(e) => {
+                    return Err(FileReport::plain(
+                        name,
+                        vec![
+                            Diagnostic::new(
+                                Code::PreviousRejected,
+                                format!("the --previous content is rejected: {e}"),
+                            )
+                            .help("pass the content currently deployed on the channel"),
+                        ],
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Options {
+        now: args.now.unwrap_or_else(now),
+        previous,
+    })
+}
+
+fn exit_code(reports: &[FileReport], deny_warnings: bool) -> u8 {
+    if reports.iter().any(FileReport::has_usage_error) {
+        USAGE
+    } else if reports.iter().all(|r| r.valid(deny_warnings)) {
+        OK
+    } else {
+        REJECTED
+    }
+}
+
+/// Prints reports in the chosen format and returns the exit code.
+fn finish(ctx: &Ctx, reports: &[FileReport], format: Format, deny_warnings: bool) -> u8 {
+    let code = exit_code(reports, deny_warnings);
+    let out = match format {
+        Format::Human => {
+            ctx.emit_all(reports);
+            return code;
+        }
+        Format::Json => report::json_document(reports, deny_warnings),
+        Format::Sarif => report::sarif_document(reports),
+    };
+    let text = serde_json::to_string_pretty(&out).unwrap_or_default() + "\n";
+    match stdout_write(&text) {
+        OK => code,
+        other => other,
+    }
+}
+
+fn validate(ctx: &Ctx, args: ValidateArgs) -> u8 {
+    let fleet = match load_fleet(&args.check.manifests) {
+        Ok(f) => f,
+        Err(problems) => return finish(ctx, &problems, args.format, false),
+    };
+    let options = match check_options(&args.check) {
+        Ok(o) => o,
+        Err(r) => return finish(ctx, &[r], args.format, false),
+    };
+    let manifests: Vec<Manifest> = fleet.into_iter().map(|(_, m)| m).collect();
+    let inputs = expand(&args.files, &["dcf"], "content files");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build();
+    let progress = (std::io::stderr().is_terminal() && inputs.len() > 1).then(|| {
+        let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} validating {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let run = || -> Vec<FileReport> {
+        inputs
+            .par_iter()
+            .map(|input| {
+                let r = validate_input(input, &manifests, &options);
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                }
+                r
+            })
+            .collect()
+    };
+    let reports = match pool {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    };
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    finish(ctx, &reports, args.format, args.check.deny_warnings)
+}
+
+fn validate_input(input: &Input, fleet: &[Manifest], options: &Options) -> FileReport {
+    match input {
+        Input::Problem(path, d) => FileReport::plain(display(path), vec![d.clone()]),
+        Input::File(path) => {
+            let name = display(path);
+            match read_content(path) {
+                Err(d) => FileReport::plain(name, vec![d]),
+                Ok(bytes) => {
+                    let v = validate_bytes(&bytes, fleet, options);
+                    let mut r = FileReport::binary(name, v.diagnostics, &bytes);
+                    r.notes = v.notes;
+                    r
+                }
+            }
+        }
+    }
+}
+
+/// Reads every source; a problem stops the compile (exit 2 for I/O, 1 for bad text).
+fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Vec<FileReport>> {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for input in expand(paths, &["yaml", "yml", "json"], "rule sources") {
+        match input {
+            Input::Problem(path, d) => problems.push(FileReport::plain(display(&path), vec![d])),
+            Input::File(path) => {
+                let name = display(&path);
+                match read_bounded(&path, MAX_SOURCE_SIZE) {
+                    Err(e) => {
+                        problems.push(FileReport::plain(name, vec![e.diagnostic("the source")]))
+                    }
+                    Ok(bytes) => match String::from_utf8(bytes) {
+                        Ok(text) => sources.push(SourceFile { name, text }),
+                        Err(e) => {
+                            let at = e.utf8_error().valid_up_to();
+                            problems.push(FileReport::plain(
+                                name,
+                                vec![Diagnostic::new(
+                                    Code::SourceNotUtf8,
+                                    format!("the source is not UTF-8 text: invalid byte at offset {at}"),
+                                )
+                                .help("save the file as UTF-8")],
+                            ));
+                        }
+                    },
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(problems)
+    }
+}
+
+fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
+    let fleet = if args.manifests.is_empty() {
+        Vec::new()
+    } else {
+        match load_fleet(&args.manifests) {
+            Ok(f) => f,
+            Err(problems) => return finish(ctx, &problems, args.format, false),
+        }
+    };
+    let sources = match read_sources(&args.sources) {
+        Ok(s) => s,
+        Err(problems) => return finish(ctx, &problems, args.format, false),
+    };
+    let overrides = HeaderOverrides {
+        channel: args.channel,
+        sequence: args.sequence,
+        created: args.created,
+        expires: args.expires,
+        valid_for: args.valid_for,
+        sensor_min: args.sensor_min,
+        sensor_max: args.sensor_max,
+    };
+    let compiled = source::compile(&sources, &fleet, &overrides, args.now.unwrap_or_else(now));
+    let mut reports: Vec<FileReport> = sources
+        .iter()
+        .map(|s| FileReport {
+            path: s.name.clone(),
+            diagnostics: Vec::new(),
+            origin: Origin::Text(Arc::from(s.text.as_str())),
+            notes: Vec::new(),
+        })
+        .collect();
+    let mut general = FileReport::plain(display(&args.output), Vec::new());
+    for located in compiled.diagnostics {
+        match located.source.and_then(|i| reports.get_mut(i)) {
+            Some(r) => r.diagnostics.push(located.diagnostic),
+            None => general.diagnostics.push(located.diagnostic),
+        }
+    }
+    if !general.diagnostics.is_empty() {
+        reports.push(general);
+    }
+    let Some(content) = compiled.content else {
+        return finish(ctx, &reports, args.format, false);
+    };
+    let bytes = match content.encode() {
+        Ok(b) => b,
+        Err(e) => {
+            let r = FileReport::plain(
+                display(&args.output),
+                vec![Diagnostic::new(
+                    Code::EncodeRejected,
+                    format!("the format writer refuses the content: {e}"),
+                )],
+            );
+            return finish(ctx, &[r], args.format, false);
+        }
+    };
+    if let Err(d) = write_atomic(&args.output, &bytes) {
+        return finish(
+            ctx,
+            &[FileReport::plain(display(&args.output), vec![d])],
+            args.format,
+            false,
+        );
+    }
+    ctx.note(&format!(
+        "wrote {} ({} bytes, {} rules, sequence {}, valid until {})",
+        display(&args.output),
+        bytes.len(),
+        content.rules.len(),
+        content.header.sequence,
+        format_rfc3339(content.header.expires_at)
+    ));
+    finish(ctx, &reports, args.format, false)
+}
+
+/// Reads and parses a content for the commands that need it whole.
+fn load_content(path: &Path) -> Result<(Vec<u8>, Content), FileReport> {
+    let name = display(path);
+    let bytes = read_content(path).map_err(|d| FileReport::plain(name.clone(), vec![d]))?;
+    match dcf_parser::parse(&bytes) {
+        Ok(view) => Ok((bytes.clone(), Content::from_view(&view))),
+        Err(e) => Err(FileReport::binary(
+            name,
+            vec![Diagnostic::from_parse_error(&e)],
+            &bytes,
+        )),
+    }
+}
+
+fn decompile(ctx: &Ctx, args: DecompileArgs) -> u8 {
+    let (_, content) = match load_content(&args.file) {
+        Ok(c) => c,
+        Err(r) => return finish(ctx, &[r], Format::Human, false),
+    };
+    let text = source::decompile(&content);
+    match &args.output {
+        None => stdout_write(&text),
+        Some(out) => match write_atomic(out, text.as_bytes()) {
+            Ok(()) => OK,
+            Err(d) => finish(
+                ctx,
+                &[FileReport::plain(display(out), vec![d])],
+                Format::Human,
+                false,
+            ),
+        },
+    }
+}
+
+fn inspect(ctx: &Ctx, args: InspectArgs) -> u8 {
+    let name = display(&args.file);
+    let bytes = match read_content(&args.file) {
+        Ok(b) => b,
+        Err(d) => {
+            return finish(
+                ctx,
+                &[FileReport::plain(name, vec![d])],
+                Format::Human,
+                false,
+            );
+        }
+    };
+    let parsed = dcf_parser::parse(&bytes);
+    let error = parsed.as_ref().err().copied();
+    if args.hexdump {
+        let text = hexdump::render(&bytes, error.as_ref());
+        let code = stdout_write(&text);
+        if code != OK {
+            return code;
+        }
+        return match error {
+            Some(e) => {
+                ctx.emit(&FileReport::binary(
+                    name,
+                    vec![Diagnostic::from_parse_error(&e)],
+                    &bytes,
+                ));
+                REJECTED
+            }
+            None => OK,
+        };
+    }
+    match parsed {
+        Err(e) => {
+            let r =
+                FileReport::binary(name.clone(), vec![Diagnostic::from_parse_error(&e)], &bytes);
+            if args.format == InspectFormat::Json {
+                finish(ctx, &[r], Format::Json, false)
+            } else {
+                // Show what the frame says, when it can be read, before the rejection.
+                if let Ok(frame) = Frame::read(&bytes) {
+                    let _ = stdout_write(&header_summary(&name, bytes.len(), frame.header(), None));
+                }
+                finish(ctx, &[r], Format::Human, false)
+            }
+        }
+        Ok(view) => {
+            let content = Content::from_view(&view);
+            let text = match args.format {
+                InspectFormat::Json => {
+                    serde_json::to_string_pretty(&content).unwrap_or_default() + "\n"
+                }
+                InspectFormat::Human => summary(&name, &bytes, &content),
+            };
+            stdout_write(&text)
+        }
+    }
+}
+
+fn header_summary(
+    name: &str,
+    len: usize,
+    h: &dcf_parser::Header,
+    signature: Option<&Signature>,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{name}: dcf content, {len} bytes, format 1.{}\n",
+        h.minor
+    ));
+    s.push_str(&format!("  channel      {}\n", h.channel));
+    s.push_str(&format!("  sequence     {}\n", h.sequence));
+    s.push_str(&format!(
+        "  created      {}\n",
+        format_rfc3339(h.created_at)
+    ));
+    s.push_str(&format!(
+        "  expires      {}\n",
+        format_rfc3339(h.expires_at)
+    ));
+    s.push_str(&format!(
+        "  sensors      {} ..= {}\n",
+        h.sensor_min, h.sensor_max
+    ));
+    if let Some(sig) = signature {
+        s.push_str(&format!(
+            "  signed by    key {}\n",
+            keys::to_hex(&sig.key_id)
+        ));
+    }
+    s
+}
+
+fn summary(name: &str, bytes: &[u8], c: &Content) -> String {
+    let mut s = header_summary(name, bytes.len(), &c.header, c.signature.as_ref());
+    if c.signature.is_none() {
+        s.push_str("  signed by    (unsigned)\n");
+    }
+    s.push_str(&format!(
+        "  digest       {}\n",
+        keys::to_hex(&dcf_parser::sha256(
+            bytes
+                .get(
+                    ..bytes
+                        .len()
+                        .saturating_sub(32 + if c.signature.is_some() { 80 } else { 0 })
+                )
+                .unwrap_or_default(),
+        ))
+    ));
+    s.push_str(&format!("templates ({}):\n", c.templates.len()));
+    for t in &c.templates {
+        let used = c.rules.iter().filter(|r| r.template == t.id).count();
+        s.push_str(&format!(
+            "  {:>5} {:<24} {:>3} fields, {used} rules\n",
+            t.id,
+            t.name,
+            t.fields.len()
+        ));
+    }
+    s.push_str(&format!("rules ({}):\n", c.rules.len()));
+    for r in &c.rules {
+        let template = c.template(r.template).map_or("?", |t| t.name.as_str());
+        s.push_str(&format!(
+            "  {}  {:<6} {:<13} {:<20} {}\n",
+            r.id,
+            r.action.name(),
+            r.severity.name(),
+            template,
+            r.title
+        ));
+    }
+    if !c.extensions.is_empty() {
+        s.push_str(&format!("extension sections ({}):\n", c.extensions.len()));
+        for e in &c.extensions {
+            s.push_str(&format!("  tag {} ({} bytes)\n", e.tag, e.payload.len()));
+        }
+    }
+    s
+}
+
+fn keygen(ctx: &Ctx, args: KeygenArgs) -> u8 {
+    let mut seed = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut seed) {
+        eprintln!("error[E9001]: the operating system's random source failed: {e}");
+        return USAGE;
+    }
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let base = display(&args.out);
+    let secret_path = PathBuf::from(format!("{base}.secret"));
+    let public_path = PathBuf::from(format!("{base}.pub"));
+    if !args.force {
+        for p in [&secret_path, &public_path] {
+            if p.exists() {
+                let r = FileReport::plain(
+                    display(p),
+                    vec![
+                        Diagnostic::new(
+                            Code::KeyExists,
+                            format!("{} exists; refusing to overwrite a key", display(p)),
+                        )
+                        .help("choose another --out name, or pass --force"),
+                    ],
+                );
+                return finish(ctx, &[r], Format::Human, false);
+            }
+        }
+    }
+    if let Err(d) = write_secret(&secret_path, keys::secret_text(&key).as_bytes()) {
+        return finish(
+            ctx,
+            &[FileReport::plain(display(&secret_path), vec![d])],
+            Format::Human,
+            false,
+        );
+    }
+    let public = key.verifying_key();
+    if let Err(d) = write_atomic(&public_path, keys::public_text(&public).as_bytes()) {
+        return finish(
+            ctx,
+            &[FileReport::plain(display(&public_path), vec![d])],
+            Format::Human,
+            false,
+        );
+    }
+    stdout_write(&format!(
+        "key id {}\nsecret key: {} (keep it private)\npublic key: {}\n",
+        keys::to_hex(&keys::key_id(&public)),
+        display(&secret_path),
+        display(&public_path)
+    ))
+}
+
+/// Writes a secret key readable by its owner only (mode 0600 from creation on Unix).
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    let fail = |e: std::io::Error| {
+        Diagnostic::new(
+            Code::WriteFailed,
+            format!("cannot write {}: {}", display(path), io::io_text(&e)),
+        )
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // An existing file (--force) keeps its old mode on open: set it.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(fail)?;
+    }
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(fail)
+}
+
+fn read_key_file(path: &Path) -> Result<String, FileReport> {
+    let name = display(path);
+    let bytes = read_bounded(path, MAX_KEY_FILE_SIZE)
+        .map_err(|e| FileReport::plain(name.clone(), vec![e.diagnostic("the key file")]))?;
+    String::from_utf8(bytes).map_err(|_| {
+        FileReport::plain(
+            name,
+            vec![
+                Diagnostic::new(Code::KeyFile, "the key file is not text")
+                    .help("format-spec/KEYS.md describes key files"),
+            ],
+        )
+    })
+}
+
+fn key_problem(path: &Path, message: String) -> FileReport {
+    FileReport::plain(
+        display(path),
+        vec![
+            Diagnostic::new(Code::KeyFile, message).help("format-spec/KEYS.md describes key files"),
+        ],
+    )
+}
+
+fn sign(ctx: &Ctx, args: SignArgs) -> u8 {
+    let key = match read_key_file(&args.key)
+        .and_then(|t| keys::parse_secret(&t).map_err(|m| key_problem(&args.key, m)))
+    {
+        Ok(k) => k,
+        Err(r) => return finish(ctx, &[r], Format::Human, false),
+    };
+    let fleet = match load_fleet(&args.check.manifests) {
+        Ok(f) => f,
+        Err(problems) => return finish(ctx, &problems, Format::Human, false),
+    };
+    let options = match check_options(&args.check) {
+        Ok(o) => o,
+        Err(r) => return finish(ctx, &[r], Format::Human, false),
+    };
+    let manifests: Vec<Manifest> = fleet.into_iter().map(|(_, m)| m).collect();
+    let report = validate_input(&Input::File(args.file.clone()), &manifests, &options);
+    if !report.valid(args.check.deny_warnings) {
+        let code = finish(
+            ctx,
+            std::slice::from_ref(&report),
+            Format::Human,
+            args.check.deny_warnings,
+        );
+        eprintln!("error: {} was rejected; it was not signed", report.path);
+        return code;
+    }
+    ctx.emit(&report);
+    let (_, mut content) = match load_content(&args.file) {
+        Ok(c) => c,
+        Err(r) => return finish(ctx, &[r], Format::Human, false),
+    };
+    let bytes = match keys::sign_content(&mut content, &key) {
+        Ok(b) => b,
+        Err(e) => {
+            let r = FileReport::plain(
+                display(&args.file),
+                vec![Diagnostic::new(
+                    Code::EncodeRejected,
+                    format!("cannot re-encode the content: {e}"),
+                )],
+            );
+            return finish(ctx, &[r], Format::Human, false);
+        }
+    };
+    if let Err(d) = write_atomic(&args.output, &bytes) {
+        return finish(
+            ctx,
+            &[FileReport::plain(display(&args.output), vec![d])],
+            Format::Human,
+            false,
+        );
+    }
+    ctx.note(&format!(
+        "signed {} with key {} into {}",
+        display(&args.file),
+        keys::to_hex(&keys::key_id(&key.verifying_key())),
+        display(&args.output)
+    ));
+    OK
+}
+
+fn verify(ctx: &Ctx, args: VerifyArgs) -> u8 {
+    let mut trusted = Vec::new();
+    for path in &args.pubkeys {
+        match read_key_file(path)
+            .and_then(|t| keys::parse_public(&t).map_err(|m| key_problem(path, m)))
+        {
+            Ok(k) => trusted.push(k),
+            Err(r) => return finish(ctx, &[r], Format::Human, false),
+        }
+    }
+    let name = display(&args.file);
+    let bytes = match read_content(&args.file) {
+        Ok(b) => b,
+        Err(d) => {
+            return finish(
+                ctx,
+                &[FileReport::plain(name, vec![d])],
+                Format::Human,
+                false,
+            );
+        }
+    };
+    let diagnostics = keys::verify_signature(&bytes, &trusted);
+    match diagnostics {
+        Ok(key_id) => stdout_write(&format!(
+            "{name}: verified, signed by key {}\n",
+            keys::to_hex(&key_id)
+        )),
+        Err(d) => finish(
+            ctx,
+            &[FileReport::binary(name, vec![d], &bytes)],
+            Format::Human,
+            false,
+        ),
+    }
+}

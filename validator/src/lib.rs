@@ -1,0 +1,36 @@
+//! # dcf-validator
+//!
+//! The gate that detection content passes before it is signed. It reads content only through
+//! `dcf-parser`, then checks what the parser cannot know: that every sensor version the content
+//! targets really supplies every field its rules read (the check Channel File 291 lacked),
+//! that operands are well-formed, that no rule matches everything or nothing, that the
+//! content is current and newer than what is deployed, and that it stays within budgets.
+//!
+//! - [`manifest`]: sensor manifests, what each sensor build supplies (no CLI dependencies).
+//! - [`check_interface`]: one content against one manifest, reused by the sensor loader.
+//! - [`validate_bytes`] / [`validate_content`]: every check, for one file and a fleet.
+//! - [`source`]: the authoring format (YAML or JSON) and its compiler and decompiler.
+//! - [`codes`]: every diagnostic code, as in `format-spec/DIAGNOSTICS.md`.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
+
+pub mod checks;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod codes;
+pub mod diagnostic;
+pub mod interface;
+pub mod keys;
+pub mod limits;
+pub mod manifest;
+pub mod source;
+pub mod time;
+
+pub use checks::{Options, Previous, Validation, validate_bytes, validate_content};
+pub use codes::{AnyCode, Code, Severity};
+pub use diagnostic::Diagnostic;
+pub use interface::check_interface;
+pub use manifest::Manifest;

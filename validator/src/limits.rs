@@ -1,0 +1,50 @@
+//! Every limit the validator enforces, in one place (`format-spec/DIAGNOSTICS.md`, section
+//! `Limits`). The format's own limits are in `dcf_parser::limits`; these come on top of them
+//! and bound what a sensor spends on one event, so that no content can starve the fleet.
+
+/// Largest compiled program of one regular expression, in bytes (`regex::RegexBuilder::size_limit`,
+/// E1102). The `regex` crate's default is 10 MiB; a sensor compiles every regex of a content,
+/// so each one gets a tenth of that.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Largest lazy-DFA cache of one regular expression, in bytes (`dfa_size_limit`).
+pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+/// Deepest nesting of groups and repetitions in one regular expression (`nest_limit`, E1101).
+pub const REGEX_NEST_LIMIT: u32 = 64;
+
+/// Budget of one rule's estimated evaluation cost, in cost units (E1301).
+pub const RULE_COST_BUDGET: u64 = 10_000;
+/// Budget of the estimated cost of evaluating every rule of one template type on one event,
+/// in cost units (E1302).
+pub const TEMPLATE_COST_BUDGET: u64 = 200_000;
+
+/// Cost units of the cost model (`DIAGNOSTICS.md`, `Cost model`).
+pub mod cost {
+    /// An operator node (`and`, `or`, `not`, `at_least`).
+    pub const OPERATOR: u64 = 1;
+    /// A wildcard: the interpreter reads nothing.
+    pub const WILDCARD: u64 = 0;
+    /// `exists`, `is_null`, a numeric comparison.
+    pub const FIELD_TEST: u64 = 1;
+    /// Per operand: `equals`, `starts_with`, `ends_with`.
+    pub const EQUALS: u64 = 1;
+    /// Per operand: `cidr`.
+    pub const CIDR: u64 = 2;
+    /// Per operand: `contains`, or a comparison with another field.
+    pub const CONTAINS: u64 = 4;
+    /// Per operand: `glob`.
+    pub const GLOB: u64 = 8;
+    /// Per operand: `regex`.
+    pub const REGEX: u64 = 32;
+    /// A keyword search costs its per-field cost once per string field of the template type
+    /// (at least once).
+    pub const KEYWORD_MIN_FIELDS: u64 = 1;
+}
+
+/// Largest authoring source file (YAML or JSON) the compiler reads, in bytes (E9003).
+pub const MAX_SOURCE_SIZE: u64 = 16 * 1024 * 1024;
+/// Deepest nesting of sequences and mappings in an authoring source (E2016).
+pub const MAX_SOURCE_DEPTH: usize = 256;
+/// Largest sensor manifest, in bytes (E9003).
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+/// Largest key file, in bytes (E9003).
+pub const MAX_KEY_FILE_SIZE: u64 = 4096;

@@ -1,0 +1,309 @@
+//! Sensor manifests (`format-spec/MANIFEST.md`): what one sensor build really supplies to the
+//! interpreter, for every template type it implements.
+//!
+//! This module has no command-line dependencies, so the sensor crate can read the same files
+//! with the same rules. [`crate::check_interface`] compares a content with one manifest.
+
+use core::fmt;
+use core::ops::Range;
+
+use dcf_parser::{FieldType, SensorVersion};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::codes::Code;
+
+/// One sensor build: its version and the template types it implements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// Product or platform name, for messages only (`sensor = "..."`).
+    pub sensor: Option<String>,
+    /// The build's version.
+    pub version: SensorVersion,
+    /// The template types it implements, in file order (ids are distinct).
+    pub templates: Vec<TemplateSpec>,
+}
+
+/// A template type as one sensor build implements it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateSpec {
+    /// Template type id.
+    pub id: u32,
+    /// Name.
+    pub name: String,
+    /// The input fields the sensor supplies with every event, in index order.
+    pub fields: Vec<FieldSpec>,
+}
+
+/// One input field a sensor supplies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// Name (distinct within the template type).
+    pub name: String,
+    /// Type.
+    pub kind: FieldType,
+}
+
+/// Why a manifest was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestError {
+    /// [`Code::ManifestSyntax`] or [`Code::ManifestInvalid`].
+    pub code: Code,
+    /// What is wrong.
+    pub message: String,
+    /// Byte range in the manifest text, where known.
+    pub span: Option<Range<usize>>,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    sensor: Option<String>,
+    version: Spanned<String>,
+    #[serde(default)]
+    template: Vec<RawTemplate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplate {
+    id: Spanned<u32>,
+    name: Spanned<String>,
+    #[serde(default)]
+    fields: Vec<RawField>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+}
+
+fn invalid(message: String, span: Range<usize>) -> ManifestError {
+    ManifestError {
+        code: Code::ManifestInvalid,
+        message,
+        span: Some(span),
+    }
+}
+
+/// Parses `major.minor.patch` (each 0..=65535, decimal, no sign or padding beyond digits).
+pub fn parse_version(text: &str) -> Option<SensorVersion> {
+    let mut parts = text.split('.');
+    let mut next = || -> Option<u16> {
+        let part = parts.next()?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let version = SensorVersion {
+        major: next()?,
+        minor: next()?,
+        patch: next()?,
+    };
+    parts.next().is_none().then_some(version)
+}
+
+/// Whether a name is acceptable for a template type or field: non-empty, at most 128 bytes,
+/// ASCII letters, digits, `_`, `.` and `-`, not starting with a digit.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+impl Manifest {
+    /// Parses and checks a manifest.
+    pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
+        let raw: RawManifest = toml::from_str(text).map_err(|e| ManifestError {
+            code: Code::ManifestSyntax,
+            message: e.message().trim().to_string(),
+            span: e.span(),
+        })?;
+        let version = parse_version(raw.version.get_ref()).ok_or_else(|| {
+            invalid(
+                format!(
+                    "version `{}` is not `major.minor.patch` with numbers up to 65535",
+                    raw.version.get_ref()
+                ),
+                raw.version.span(),
+            )
+        })?;
+        let mut templates: Vec<TemplateSpec> = Vec::with_capacity(raw.template.len());
+        for t in raw.template {
+            let id = *t.id.get_ref();
+            if templates.iter().any(|o| o.id == id) {
+                return Err(invalid(
+                    format!("template type id {id} is listed twice"),
+                    t.id.span(),
+                ));
+            }
+            let name = t.name.get_ref();
+            if !is_valid_name(name) {
+                return Err(invalid(
+                    format!("template type name `{name}` is not a valid name"),
+                    t.name.span(),
+                ));
+            }
+            if templates.iter().any(|o| &o.name == name) {
+                return Err(invalid(
+                    format!("template type name `{name}` is used twice"),
+                    t.name.span(),
+                ));
+            }
+            if t.fields.len() > dcf_parser::limits::MAX_FIELDS_PER_TEMPLATE as usize {
+                return Err(invalid(
+                    format!(
+                        "template type `{name}` has {} fields; the format allows {}",
+                        t.fields.len(),
+                        dcf_parser::limits::MAX_FIELDS_PER_TEMPLATE
+                    ),
+                    t.name.span(),
+                ));
+            }
+            let mut fields: Vec<FieldSpec> = Vec::with_capacity(t.fields.len());
+            for f in t.fields {
+                let field_name = f.name.get_ref();
+                if !is_valid_name(field_name) {
+                    return Err(invalid(
+                        format!("field name `{field_name}` is not a valid name"),
+                        f.name.span(),
+                    ));
+                }
+                if fields.iter().any(|o| &o.name == field_name) {
+                    return Err(invalid(
+                        format!("field `{field_name}` of template type `{name}` is listed twice"),
+                        f.name.span(),
+                    ));
+                }
+                let kind = FieldType::from_name(f.kind.get_ref()).ok_or_else(|| {
+                    invalid(
+                        format!(
+                            "field type `{}` is not one of string, integer, ip",
+                            f.kind.get_ref()
+                        ),
+                        f.kind.span(),
+                    )
+                })?;
+                fields.push(FieldSpec {
+                    name: f.name.into_inner(),
+                    kind,
+                });
+            }
+            templates.push(TemplateSpec {
+                id,
+                name: t.name.into_inner(),
+                fields,
+            });
+        }
+        Ok(Manifest {
+            sensor: raw.sensor,
+            version,
+            templates,
+        })
+    }
+
+    /// The template type with this id.
+    pub fn template(&self, id: u32) -> Option<&TemplateSpec> {
+        self.templates.iter().find(|t| t.id == id)
+    }
+
+    /// The template type with this name.
+    pub fn template_named(&self, name: &str) -> Option<&TemplateSpec> {
+        self.templates.iter().find(|t| t.name == name)
+    }
+
+    /// Whether the version lies in `[min, max]`.
+    pub fn in_range(&self, min: SensorVersion, max: SensorVersion) -> bool {
+        min <= self.version && self.version <= max
+    }
+
+    /// A short name for messages: `sensor 7.11.0` or `windows-sensor 7.11.0`.
+    pub fn display_name(&self) -> String {
+        match &self.sensor {
+            Some(name) => format!("{name} {}", self.version),
+            None => format!("sensor {}", self.version),
+        }
+    }
+}
+
+impl TemplateSpec {
+    /// The index of the field with this name.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// The field at this index.
+    pub fn field(&self, index: u16) -> Option<&FieldSpec> {
+        self.fields.get(usize::from(index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            parse_version("7.11.0"),
+            Some(SensorVersion {
+                major: 7,
+                minor: 11,
+                patch: 0
+            })
+        );
+        for bad in [
+            "7.11",
+            "7.11.0.1",
+            "7..0",
+            "7.11.65536",
+            "+7.1.0",
+            "7.1.x",
+            "",
+        ] {
+            assert_eq!(parse_version(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_and_checks() {
+        let m = Manifest::from_toml(
+            "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"ipc\"\nfields = [\n  { name = \"pipe\", type = \"string\" },\n  { name = \"pid\", type = \"integer\" },\n]\n",
+        )
+        .unwrap();
+        assert_eq!(m.templates[0].fields.len(), 2);
+        assert_eq!(m.templates[0].field_index("pid"), Some(1));
+
+        let e = Manifest::from_toml("version = \"7.11.0\"\nfoo = 1\n").unwrap_err();
+        assert_eq!(e.code, Code::ManifestSyntax);
+        assert!(e.span.is_some());
+
+        let e = Manifest::from_toml(
+            "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"a\"\n[[template]]\nid = 4\nname = \"b\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.code, Code::ManifestInvalid);
+        assert!(e.message.contains("listed twice"), "{}", e.message);
+
+        let e = Manifest::from_toml(
+            "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"a\"\nfields = [{ name = \"x\", type = \"float\" }]\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("float"));
+    }
+}
