@@ -1,0 +1,178 @@
+//! Every target as a stable `#[test]`: a few hundred seeded inputs each, random bytes and
+//! mutations of the valid corpus, so `cargo test` exercises the targets on every machine.
+
+use std::fs;
+use std::path::PathBuf;
+
+use super::mutate::{fix_digest, mutate};
+use super::{load_and_eval_target, parse_target, roundtrip_target};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let mut files: Vec<_> = fs::read_dir(repo().join("corpus/valid"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcf"))
+        .map(|p| fs::read(p).unwrap())
+        .collect()
+}
+
+/// xorshift64*, deterministic across runs.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// A byte-level stand-in for libFuzzer's mutator: flips, overwrites, truncates.
+fn flip(rng: &mut Rng) -> impl FnMut(&mut Vec<u8>, usize) + '_ {
+    move |data: &mut Vec<u8>, max: usize| {
+        if data.is_empty() {
+            data.push(rng.next() as u8);
+            return;
+        }
+        match rng.next() % 3 {
+            0 => {
+                let i = (rng.next() as usize) % data.len();
+                data[i] ^= 1 << (rng.next() % 8);
+            }
+            1 => {
+                let i = (rng.next() as usize) % data.len();
+                data[i] = rng.next() as u8;
+            }
+            _ => {
+                let keep = (rng.next() as usize) % data.len();
+                data.truncate(keep.min(max));
+            }
+        }
+    }
+}
+
+/// Inputs for a target: random byte strings, and the valid corpus mutated by our mutator.
+fn inputs(count: usize, seed: u64) -> Vec<Vec<u8>> {
+    let seeds = seeds();
+    let mut rng = Rng(seed);
+    let mut byte_rng = Rng(seed ^ 0xabcdef);
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        if i % 4 == 0 {
+            let len = (rng.next() % 512) as usize;
+            out.push((0..len).map(|_| rng.next() as u8).collect());
+        } else {
+            let mut data = seeds[(rng.next() as usize) % seeds.len()].clone();
+            for _ in 0..1 + rng.next() % 4 {
+                let s = rng.next() as u32;
+                mutate(&mut data, 1 << 20, s, &mut flip(&mut byte_rng));
+            }
+            out.push(data);
+        }
+    }
+    out
+}
+
+#[test]
+fn parse_smoke() {
+    let inputs = inputs(400, 1);
+    let (mut accepted, mut past_digest, mut mutants) = (0, 0, 0);
+    for (i, data) in inputs.iter().enumerate() {
+        parse_target(data);
+        if i % 4 == 0 {
+            continue; // random bytes: not expected to get anywhere
+        }
+        mutants += 1;
+        match dcf_parser::parse(data) {
+            Ok(_) => accepted += 1,
+            Err(e) if e.code().number() >= 200 => past_digest += 1,
+            Err(_) => {}
+        }
+    }
+    println!("{mutants} mutants: {accepted} accepted, {past_digest} rejected by a body check");
+    // The mutator keeps inputs framed and digested: most mutants must reach the body checks,
+    // or the fuzzer would spend its time on the frame.
+    assert!(
+        accepted + past_digest > mutants / 2,
+        "only {} of {mutants} mutants got past the digest",
+        accepted + past_digest
+    );
+}
+
+#[test]
+fn roundtrip_smoke() {
+    let mut rng = Rng(2);
+    for _ in 0..300 {
+        let len = (rng.next() % 4096) as usize;
+        let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        roundtrip_target(&data);
+    }
+}
+
+#[test]
+fn load_and_eval_smoke() {
+    let mut rng = Rng(3);
+    for data in inputs(300, 3) {
+        // Lay the content first, then bytes the target draws events from.
+        let mut input = Vec::with_capacity(data.len() + 256);
+        input.extend_from_slice(&data);
+        input.extend((0..256).map(|_| rng.next() as u8));
+        load_and_eval_target(&input);
+    }
+}
+
+#[test]
+fn mutator_keeps_the_digest_valid() {
+    let mut rng = Rng(4);
+    let mut byte_rng = Rng(5);
+    for seed in seeds() {
+        let mut data = seed.clone();
+        mutate(
+            &mut data,
+            1 << 20,
+            rng.next() as u32,
+            &mut flip(&mut byte_rng),
+        );
+        let mut fixed = data.clone();
+        fix_digest(&mut fixed);
+        assert_eq!(fixed, data, "the mutator must leave a repaired digest");
+        if let Err(e) = dcf_parser::parse(&data) {
+            assert_ne!(
+                e.code(),
+                dcf_parser::ErrorCode::DigestMismatch,
+                "digest not repaired"
+            );
+        }
+    }
+}
+
+/// Every crash, timeout or leak ever found is minimised into `corpus/regressions/<target>/`
+/// and replayed here forever after.
+#[test]
+fn regressions_replay() {
+    let root = repo().join("corpus/regressions");
+    let mut replayed = 0;
+    for (target, run) in [
+        ("parse", parse_target as fn(&[u8])),
+        ("roundtrip", roundtrip_target),
+        ("load_and_eval", load_and_eval_target),
+    ] {
+        let Ok(entries) = fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            run(&fs::read(entry.path()).unwrap());
+            replayed += 1;
+        }
+    }
+    println!("replayed {replayed} regression inputs");
+}
