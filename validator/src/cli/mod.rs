@@ -584,19 +584,9 @@ fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Vec<FileReport>> {
                     Err(e) => {
                         problems.push(FileReport::plain(name, vec![e.diagnostic("the source")]))
                     }
-                    Ok(bytes) => match String::from_utf8(bytes) {
-                        Ok(text) => sources.push(SourceFile { name, text }),
-                        Err(e) => {
-                            let at = e.utf8_error().valid_up_to();
-                            problems.push(FileReport::plain(
-                                name,
-                                vec![Diagnostic::new(
-                                    Code::SourceNotUtf8,
-                                    format!("the source is not UTF-8 text: invalid byte at offset {at}"),
-                                )
-                                .help("save the file as UTF-8")],
-                            ));
-                        }
+                    Ok(bytes) => match source::read_source(&name, bytes) {
+                        Ok(s) => sources.push(s),
+                        Err(d) => problems.push(FileReport::plain(name, vec![d])),
                     },
                 }
             }

@@ -442,6 +442,7 @@ pub fn compile(
         diagnostics: Vec::new(),
     };
     let mut trees: Vec<Option<Y>> = Vec::with_capacity(sources.len());
+    let mut failed_to_parse = false;
     for (i, s) in sources.iter().enumerate() {
         c.file = i;
         match yaml::parse(&s.text) {
@@ -453,6 +454,7 @@ pub fn compile(
                     Code::SourceSyntax
                 };
                 c.error(code, e.pos, e.message);
+                failed_to_parse = true;
                 trees.push(None);
             }
         }
@@ -562,7 +564,12 @@ pub fn compile(
         }
     }
 
-    let header = finish_header(&mut c, header, overrides, now);
+    // A source that does not parse may hold the header: do not also report it missing.
+    let header = if failed_to_parse && header.at.is_none() {
+        None
+    } else {
+        finish_header(&mut c, header, overrides, now)
+    };
 
     if !c.diagnostics.is_empty() {
         return Compiled {
@@ -571,6 +578,13 @@ pub fn compile(
         };
     }
     let Some(header) = header else {
+        if c.diagnostics.is_empty() {
+            c.unlocated(
+                Code::HeaderCount,
+                "the content header could not be built",
+                "add a `content:` section to one source",
+            );
+        }
         return Compiled {
             content: None,
             diagnostics: c.diagnostics,
@@ -720,14 +734,12 @@ fn finish_header(
                     "add the keys to the `content:` section, or give them as options of `dcf compile`",
                 );
             }
-            None if c.diagnostics.is_empty() || c.sources.is_empty() => c.unlocated(
-                Code::HeaderCount,
-                "no source has a content header (`content:`) and the options do not give one",
-                "add a `content:` section with channel, sequence, valid_for (or expires), sensor_min and sensor_max to one source",
-            ),
             None => c.unlocated(
                 Code::HeaderCount,
-                "no source has a content header (`content:`) and the options do not give one",
+                format!(
+                    "no source has a content header (`content:`) and the options do not give {}",
+                    missing.join(", ")
+                ),
                 "add a `content:` section with channel, sequence, valid_for (or expires), sensor_min and sensor_max to one source",
             ),
         }

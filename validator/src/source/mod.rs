@@ -23,6 +23,25 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// Makes a source file of bytes read from `name`: sources must be UTF-8 text (E2015).
+pub fn read_source(name: &str, bytes: Vec<u8>) -> Result<SourceFile, crate::Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile {
+            name: name.to_string(),
+            text,
+        }),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            Err(crate::Diagnostic::new(
+                crate::Code::SourceNotUtf8,
+                format!("the source is not UTF-8 text: invalid byte at offset {at}"),
+            )
+            .at(at, 1)
+            .help("save the file as UTF-8"))
+        }
+    }
+}
+
 /// The 1-based line and column (in characters) of a byte offset in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

@@ -128,7 +128,19 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
             let at = offsets.byte(e.marker());
-            error(e.info().to_string(), Pos { start: at, end: at })
+            let pos = Pos { start: at, end: at };
+            // The scanner bounds flow nesting itself; that is the nesting limit too.
+            if e.info().contains("recursion limit") {
+                SyntaxError {
+                    message: format!(
+                        "sequences and mappings nest too deeply (sources allow {MAX_SOURCE_DEPTH} levels)"
+                    ),
+                    pos,
+                    too_deep: true,
+                }
+            } else {
+                error(e.info().to_string(), pos)
+            }
         })?;
         let pos = offsets.pos(&span);
         let node = match event {
