@@ -1,10 +1,11 @@
 //! A cursor over complete input that knows its absolute offset.
 //!
-//! The primitives are nom's `complete` parsers, so a short read is an error at the exact
-//! offset and never a request for more input. Nothing of nom leaves this module: every
-//! failure becomes an [`Error`] with the code the caller names for that spot.
+//! Integers are read with nom's `complete` parsers, so a short read is an error at the exact
+//! offset and never a request for more input. Byte runs are split with `split_at_checked`:
+//! nom's `take` slices inside a helper the optimiser does not always inline, which left a
+//! panic path that the link-time proof (`parser/panic-free`) could not exclude. Nothing of
+//! nom leaves this module: every failure becomes an [`Error`] with the code the caller names.
 
-use nom::bytes::complete::take;
 use nom::number::complete::{le_u8, le_u16, le_u32, le_u64};
 
 use crate::error::{Error, ErrorCode};
@@ -83,8 +84,15 @@ impl<'a> Reader<'a> {
 
     /// Takes the next `len` bytes.
     pub(crate) fn bytes(&mut self, len: usize, short: ErrorCode) -> Result<&'a [u8], Error> {
-        let r = take(len)(self.rest);
-        self.step(r, len, short)
+        match self.rest.split_at_checked(len) {
+            Some((head, rest)) => {
+                self.rest = rest;
+                Ok(head)
+            }
+            None => Err(Error::new(short, self.offset())
+                .expected(len as u64)
+                .found(self.rest.len() as u64)),
+        }
     }
 
     /// Takes the next `N` bytes as an array.
