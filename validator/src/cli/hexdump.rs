@@ -47,10 +47,43 @@ fn version(bytes: &[u8]) -> Option<SensorVersion> {
     })
 }
 
-/// What the bytes of a span mean, where a short decoding helps.
-fn meaning(span: &Span, bytes: &[u8]) -> String {
+fn quoted(text: &str) -> String {
+    let shown: String = text.chars().take(48).collect();
+    let more = if text.chars().count() > 48 { "…" } else { "" };
+    format!("{shown:?}{more}")
+}
+
+/// What the bytes of a span mean, where a short decoding helps. `strings` are the entries of
+/// the string table, as far as the walk found them.
+fn meaning(span: &Span, bytes: &[u8], strings: &[String]) -> String {
     let complete = |n: usize| bytes.len() == n;
     match span.label {
+        "template.name" | "field.name" | "rule.title" | "rule.author" | "attribute.key"
+        | "attribute.value" | "value.string"
+            if complete(4) =>
+        {
+            let index = le(bytes).unwrap_or(u64::MAX);
+            match usize::try_from(index).ok().and_then(|i| strings.get(i)) {
+                Some(text) => format!("{index} → {}", quoted(text)),
+                None => format!("{index} (no such string)"),
+            }
+        }
+        "field.type" if complete(1) => {
+            let code = bytes.first().copied().unwrap_or(0);
+            let name = dcf_parser::FieldType::from_code(code).map_or("unknown type", |t| t.name());
+            format!("{code} {name}")
+        }
+        "rule.severity" if complete(1) => {
+            let code = bytes.first().copied().unwrap_or(0);
+            let name =
+                dcf_parser::Severity::from_code(code).map_or("unknown severity", |t| t.name());
+            format!("{code} {name}")
+        }
+        "rule.action" if complete(1) => {
+            let code = bytes.first().copied().unwrap_or(0);
+            let name = dcf_parser::Action::from_code(code).map_or("unknown action", |t| t.name());
+            format!("{code} {name}")
+        }
         "header.magic" => {
             if bytes == format::MAGIC {
                 "dcf magic".into()
@@ -81,12 +114,7 @@ fn meaning(span: &Span, bytes: &[u8]) -> String {
             id.copy_from_slice(bytes);
             RuleId(id).to_string()
         }
-        "strings.bytes" => {
-            let text = String::from_utf8_lossy(bytes);
-            let shown: String = text.chars().take(48).collect();
-            let more = if text.chars().count() > 48 { "…" } else { "" };
-            format!("{:?}{more}", shown)
-        }
+        "strings.bytes" => quoted(&String::from_utf8_lossy(bytes)),
         "digest" | "signature.key_id" | "signature.signature" | "section.unknown_payload" => {
             String::new()
         }
@@ -151,6 +179,31 @@ fn range_lines(out: &mut String, bytes: &[u8], offset: usize, len: usize, label:
 pub fn render(bytes: &[u8], error: Option<&Error>) -> String {
     let mut spans: Vec<Span> = Vec::new();
     layout::walk(bytes, |s| spans.push(s));
+    // String entries by index; an empty string has no span, so fill gaps by index.
+    let mut strings: Vec<String> = Vec::new();
+    if let Some(count) = spans
+        .iter()
+        .find(|s| s.label == "strings.count")
+        .and_then(|s| le(bytes.get(s.offset..s.offset.saturating_add(s.len))?))
+    {
+        strings.resize(
+            usize::try_from(count).unwrap_or(0).min(1 << 20),
+            String::new(),
+        );
+    }
+    for s in spans.iter().filter(|s| s.label == "strings.bytes") {
+        let Some(i) = s.index.and_then(|i| usize::try_from(i).ok()) else {
+            continue;
+        };
+        if strings.len() <= i {
+            strings.resize(i.saturating_add(1).min(1 << 20), String::new());
+        }
+        let end = s.offset.saturating_add(s.len).min(bytes.len());
+        if let Some(slot) = strings.get_mut(i) {
+            *slot =
+                String::from_utf8_lossy(bytes.get(s.offset..end).unwrap_or_default()).into_owned();
+        }
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -179,7 +232,7 @@ pub fn render(bytes: &[u8], error: Option<&Error>) -> String {
             Some(i) => format!("{}[{i}]", span.label),
             None => span.label.to_string(),
         };
-        let what = meaning(span, chunk);
+        let what = meaning(span, chunk, &strings);
         let label = if what.is_empty() {
             name
         } else {

@@ -318,7 +318,11 @@ pub fn main() -> ExitCode {
         100
     };
     let ctx = Ctx {
-        style: Style { color, width },
+        style: Style {
+            color,
+            width,
+            wrap: stderr_tty,
+        },
         verbose: cli.verbose,
     };
     let code = match cli.command {
@@ -402,10 +406,7 @@ fn load_fleet(paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileRepo
                 vec![
                     Diagnostic::new(
                         Code::ManifestConflict,
-                        format!(
-                            "{name} and {other} both describe sensor {} but differ",
-                            m.version
-                        ),
+                        format!("describes sensor {} differently from {other}", m.version),
                     )
                     .help("keep one manifest per sensor version"),
                 ],
@@ -631,7 +632,12 @@ fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
             notes: Vec::new(),
         })
         .collect();
-    let mut general = FileReport::plain(display(&args.output), Vec::new());
+    // Findings about the sources as a whole go to the one source, or to the output.
+    let general_path = match sources.as_slice() {
+        [one] => one.name.clone(),
+        _ => display(&args.output),
+    };
+    let mut general = FileReport::plain(general_path, Vec::new());
     for located in compiled.diagnostics {
         match located.source.and_then(|i| reports.get_mut(i)) {
             Some(r) => r.diagnostics.push(located.diagnostic),

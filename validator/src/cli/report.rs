@@ -159,6 +159,8 @@ pub struct Style {
     pub color: bool,
     /// Line width.
     pub width: usize,
+    /// Wrap long messages at `width` (on a terminal; logs and pipes get whole lines).
+    pub wrap: bool,
 }
 
 /// A diagnostic in the shape miette renders.
@@ -261,10 +263,16 @@ pub fn render_one(report: &FileReport, index: usize, style: Style) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme)
+    let mut handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
+        .with_wrap_lines(style.wrap)
         .with_links(false)
         .with_context_lines(1);
+    if matches!(report.origin, Origin::Binary(_)) {
+        // Line and column would count in the hex excerpt, not in the file: the source name
+        // already says which byte it is.
+        handler = handler.without_primary_span_start();
+    }
     let mut out = String::new();
     if handler.render_report(&mut out, &rendered).is_err() {
         out = format!("{}: {}\n", d.code, d.message);
