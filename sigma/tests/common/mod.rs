@@ -41,3 +41,56 @@ pub fn all_rules() -> &'static (Content, ImportReport, Manifest) {
         (content, report, manifest)
     })
 }
+
+/// One regression event: where it came from and its adapted fields.
+pub struct RegressionEvent {
+    /// `<json file relative to regression_data/rules>#<index in the stream>`.
+    pub name: String,
+    /// The adapted event.
+    pub event: dcf_sigma::adapter::WindowsEvent,
+}
+
+/// Every event of SigmaHQ's regression data, in file order.
+pub fn regression_events() -> Vec<RegressionEvent> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let root = sigma_dir().join("regression_data/rules");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        for (i, json) in dcf_sigma::adapter::json_stream(&text)
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            out.push(RegressionEvent {
+                name: format!("{rel}#{i}"),
+                event: dcf_sigma::adapter::WindowsEvent::from_json(json).unwrap(),
+            });
+        }
+    }
+    out
+}
+
+/// The event as `sigma-rust` sees it: the adapter's named fields with their JSON values.
+pub fn sigma_rust_event(event: &dcf_sigma::adapter::WindowsEvent) -> sigma_rust::Event {
+    let object: serde_json::Map<String, serde_json::Value> =
+        event.flat.fields.iter().cloned().collect();
+    sigma_rust::Event::try_from(serde_json::Value::Object(object)).unwrap()
+}

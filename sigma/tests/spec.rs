@@ -1,0 +1,45 @@
+//! `format-spec/SIGMA.md` and the crate agree on every code, both ways.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use dcf_sigma::Code;
+
+#[test]
+fn code_table_matches_the_crate() {
+    let text = std::fs::read_to_string(common::repo_root().join("format-spec/SIGMA.md")).unwrap();
+    let rows: BTreeMap<String, (String, String)> = text
+        .lines()
+        .filter(|l| l.starts_with("| E5"))
+        .map(|l| {
+            let cells: Vec<String> = l
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect();
+            assert_eq!(cells.len(), 3, "{l}");
+            (cells[0].clone(), (cells[1].clone(), cells[2].clone()))
+        })
+        .collect();
+    for code in Code::ALL {
+        assert_eq!(
+            rows.get(code.as_str()),
+            Some(&(code.rule().to_string(), code.description().to_string())),
+            "{}",
+            code.as_str()
+        );
+        assert!(
+            text.contains(&format!("## {} ", code.rule())),
+            "{} names rule {}, which SIGMA.md does not define",
+            code.as_str(),
+            code.rule()
+        );
+    }
+    assert_eq!(
+        rows.len(),
+        Code::ALL.len(),
+        "SIGMA.md lists codes the crate does not define"
+    );
+}
