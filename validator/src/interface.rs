@@ -126,7 +126,8 @@ fn at_node(d: Diagnostic, rule: &RuleView<'_>, node: u32) -> Diagnostic {
 pub fn check_interface(content: &ContentView<'_>, manifest: &Manifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let sensor = manifest.display_name();
-    let spans = InterfaceSpans::new(content.bytes());
+    // Built on first need: only the rare warnings about declarations point into the table.
+    let mut spans: Option<InterfaceSpans> = None;
     // Fields read (not only wildcarded) by some rule, per template id.
     let mut read_fields: HashMap<u32, Vec<u16>> = HashMap::new();
 
@@ -270,6 +271,7 @@ pub fn check_interface(content: &ContentView<'_>, manifest: &Manifest) -> Vec<Di
             )
             .label(format!("`{}` on {sensor}", spec.name))
             .help("recompile the content against the manifests of the sensors it targets");
+            let spans = spans.get_or_insert_with(|| InterfaceSpans::new(content.bytes()));
             if let Some((offset, len)) = spans.get("template.name", template.index) {
                 d = d.at(offset, len);
             }
@@ -301,6 +303,7 @@ pub fn check_interface(content: &ContentView<'_>, manifest: &Manifest) -> Vec<Di
             .label(format!("`{}` ({}) on {sensor}", s.name, s.kind))
             .help("recompile the content against the manifests of the sensors it targets");
             let record = first.saturating_add(usize::from(declared.index));
+            let spans = spans.get_or_insert_with(|| InterfaceSpans::new(content.bytes()));
             if let Some((offset, len)) = spans.get("field.name", record) {
                 d = d.at(offset, len);
             }

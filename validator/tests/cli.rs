@@ -665,3 +665,42 @@ fn deny_warnings_and_exit_codes() {
     assert_eq!(doc["files"][0]["valid"], false);
     insta::assert_snapshot!("deny_warnings", t.finish());
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let mut t = Transcript::new(None);
+    let m = format!("{SEM}/manifests");
+    let case = format!("{SEM}/E1003-field-not-supplied.dcf");
+    let (_, _, err) = t.run(&[
+        "validate",
+        &case,
+        "--manifest",
+        &m,
+        "--now",
+        NOW,
+        "--color",
+        "always",
+    ]);
+    assert!(err.contains("\u{1b}["), "--color always colours");
+    let (_, _, err) = t.run(&["validate", &case, "--manifest", &m, "--now", NOW]);
+    assert!(
+        !err.contains("\u{1b}["),
+        "no colour when standard error is not a terminal"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_dcf"))
+        .args([
+            "validate",
+            &case,
+            "--manifest",
+            &m,
+            "--now",
+            NOW,
+            "--color",
+            "auto",
+        ])
+        .current_dir(common::repo_root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("\u{1b}["));
+}

@@ -1,6 +1,6 @@
 //! The `dcf` command line (feature `cli`). `main.rs` only calls [`main`].
 
-mod hexdump;
+pub mod hexdump;
 mod io;
 mod report;
 

@@ -936,7 +936,11 @@ fn resolve_interface(
 ) -> BTreeMap<u32, Resolved> {
     let mut out: BTreeMap<u32, Resolved> = BTreeMap::new();
     for d in declarations {
-        if let Some((other_id, other)) = out.iter().find(|(id, t)| **id != d.id && t.name == d.name)
+        // A name keeps its id across sensor versions; declarations (what `decompile` writes of
+        // content that gives two ids one name) are exempt, and rules then name the id.
+        if let Some((other_id, other)) = out
+            .iter()
+            .find(|(id, t)| **id != d.id && t.name == d.name && !d.declared && !t.declared)
         {
             c.unlocated(
                 Code::ManifestsDisagree,
