@@ -548,7 +548,7 @@ fn bad_inputs() {
             "--manifest",
             "examples/manifests",
             "-o",
-            &p("no/such/dir/x.dcf"),
+            &p("empty.dcf/x.dcf"),
         ],
         2,
         "E9004",

@@ -178,6 +178,14 @@ fn walk(
     }
 }
 
+/// Creates the directory an output goes into, like `mkdir -p`.
+pub fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => fs::create_dir_all(parent),
+        _ => Ok(()),
+    }
+}
+
 /// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
     let fail = |e: &std::io::Error| {
@@ -193,6 +201,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
         .unwrap_or_else(|| "out".into());
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
+        create_parent(path)?;
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;

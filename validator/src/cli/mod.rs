@@ -925,6 +925,7 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
+    io::create_parent(path).map_err(fail)?;
     let mut f = options.open(path).map_err(fail)?;
     #[cfg(unix)]
     {
