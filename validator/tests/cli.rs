@@ -704,3 +704,46 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .expect("runs");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("\u{1b}["));
 }
+
+/// The Channel File 291 scenario at the command line: compiled against 7.11 and 7.12, a
+/// criterion on field 21 is rejected naming 7.11, accepted by a 7.12-only fleet, and a
+/// wildcard on it passes with a warning.
+#[test]
+fn channel_file_291() {
+    let dir = scratch("cf291");
+    let mut t = Transcript::new(Some(dir.clone()));
+    let source = dir.join("cf291.yaml");
+    let rule = |criterion: &str| {
+        format!(
+            "content:\n  channel: 291\n  sequence: 1\n  created: 2026-12-01T00:00:00Z\n  valid_for: 90d\n  sensor_min: \"7.11.0\"\n  sensor_max: \"7.12.65535\"\nrules:\n  - id: 29107e1e-0000-4000-8000-000000000291\n    title: Named pipe used by a C2 framework\n    author: content engineering\n    template: named_pipe_ipc\n    severity: high\n    action: block\n    condition:\n      and:\n        - field: pipe_name\n          starts_with: msagent_\n        - field: impersonation_level\n          {criterion}\n"
+        )
+    };
+    let m711 = format!("{SEM}/manifests/sensor-7.11.toml");
+    let m712 = format!("{SEM}/manifests/sensor-7.12.toml");
+    let out = s(&dir.join("cf291.dcf"));
+    for (criterion, expect_711) in [("equals: delegation", 1), ("wildcard: true", 0)] {
+        std::fs::write(&source, rule(criterion)).expect("write source");
+        let (code, _, _) = t.run(&[
+            "compile",
+            &s(&source),
+            "--manifest",
+            &m711,
+            &m712,
+            "--now",
+            NOW,
+            "-o",
+            &out,
+        ]);
+        assert_eq!(code, 0);
+        let (code, _, err) = t.run(&["validate", &out, "--manifest", &m711, &m712, "--now", NOW]);
+        assert_eq!(code, expect_711, "{criterion}");
+        assert!(
+            err.contains("7.11.0") && !err.contains("7.12.0"),
+            "names 7.11 only: {err}"
+        );
+        let (code, _, err) = t.run(&["validate", &out, "--manifest", &m712, "--now", NOW]);
+        assert_eq!((code, err.as_str()), (0, ""), "7.12 supplies field 21");
+    }
+    insta::assert_snapshot!("channel_file_291", t.finish());
+    let _ = std::fs::remove_dir_all(dir);
+}

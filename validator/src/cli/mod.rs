@@ -498,6 +498,26 @@ fn finish(ctx: &Ctx, reports: &[FileReport], format: Format, deny_warnings: bool
     let out = match format {
         Format::Human => {
             ctx.emit_all(reports);
+            let count = |severity| {
+                reports
+                    .iter()
+                    .flat_map(|r| &r.diagnostics)
+                    .filter(|d| d.severity() == severity)
+                    .count()
+            };
+            let (errors, warnings) = (
+                count(crate::codes::Severity::Error),
+                count(crate::codes::Severity::Warning),
+            );
+            if errors + warnings > 0 && reports.len() > 1 {
+                let rejected = reports.iter().filter(|r| !r.valid(deny_warnings)).count();
+                eprintln!(
+                    "{errors} error{}, {warnings} warning{}: {rejected} of {} inputs rejected",
+                    if errors == 1 { "" } else { "s" },
+                    if warnings == 1 { "" } else { "s" },
+                    reports.len()
+                );
+            }
             return code;
         }
         Format::Json => report::json_document(reports, deny_warnings),
