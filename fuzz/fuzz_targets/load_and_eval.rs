@@ -4,7 +4,9 @@
 
 use libfuzzer_sys::{fuzz_mutator, fuzz_target, fuzzer_mutate};
 
-fuzz_target!(|data: &[u8]| dcf_fuzz::load_and_eval_target(data));
+fuzz_target!(|data: &[u8]| {
+    dcf_fuzz::load_and_eval_target(data);
+});
 
 fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
     dcf_fuzz::mutate::mutate_in_place(data, size, max_size, seed, fuzzer_mutate)

@@ -10,7 +10,7 @@ pub mod mutate;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use arbitrary::{Arbitrary, Unstructured};
+use arbitrary::Unstructured;
 use dcf_parser::{Content, FieldType, SensorVersion, layout, parse};
 use dcf_sensor::{
     Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, TemplateInterface, Value,
@@ -74,60 +74,98 @@ pub fn roundtrip_target(data: &[u8]) {
     }
 }
 
-/// One event as the fuzzer describes it: a template choice and loosely typed values.
-#[derive(Arbitrary, Debug)]
-struct FuzzEvent {
-    template: u8,
-    /// How many fields to supply relative to the interface (may be short or long).
-    len_delta: i8,
-    values: Vec<FuzzValue>,
+/// How far one `load_and_eval` input got: the smoke test checks that inputs reach the
+/// interpreter, not only the loader's refusals.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reached {
+    /// The content was accepted and made active.
+    pub loaded: bool,
+    /// Events evaluated against it.
+    pub evaluated: usize,
 }
 
-#[derive(Arbitrary, Debug)]
-enum FuzzValue {
-    Null,
-    Str(String),
-    Int(i64),
-    Ip(u32),
+/// A small generator seeded by the input, for the parts of an input that are not content.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded(data: &[u8]) -> Rng {
+        // FNV-1a: deterministic, so a finding reproduces from its input alone.
+        Rng(data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        }))
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 11
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
 }
 
-/// Target `load_and_eval`: arbitrary content bytes through the sensor loader (unsigned allowed,
-/// since the digest is recomputed by the mutator and signatures cannot be forged), then
-/// arbitrary events, including events shorter than the interface, through the interpreter.
-pub fn load_and_eval_target(data: &[u8]) {
-    let mut u = Unstructured::new(data);
-    let Ok(len) = u.int_in_range(0..=u.len()) else {
-        return;
-    };
-    let Ok(content_bytes) = u.bytes(len) else {
-        return;
-    };
-    let content_bytes = content_bytes.to_vec();
-    let interface = interface_for(&content_bytes);
+/// Target `load_and_eval`: the input is a content update; it goes through the sensor loader
+/// (unsigned allowed: signatures cannot be forged, the digest is repaired by the mutator), then
+/// events derived from the input go through the interpreter: values taken from the content's
+/// own strings, so rules match, and field arrays of every length around the interface's, so
+/// events shorter than the interface are tried on every run.
+pub fn load_and_eval_target(data: &[u8]) -> Reached {
+    let mut reached = Reached::default();
+    let mut rng = Rng::seeded(data);
+    let interface = interface_for(data);
     let mut config = LoaderConfig::new(interface.clone(), Vec::new());
     config.allow_unsigned = true;
-    let Ok(sensor) = Sensor::new(config, 0) else {
-        return;
+    let view = parse(data).ok();
+    // Mostly a clock inside the content's validity window and a current sequence just below
+    // its own, so that the interpreter runs; otherwise arbitrary, so the refusals run too.
+    let (now, current) = match view.as_ref().map(|v| *v.header()) {
+        Some(h) if rng.below(8) != 0 => {
+            let window = h.expires_at.saturating_sub(h.created_at).max(1);
+            (
+                h.created_at.saturating_add(rng.below(window)),
+                h.sequence.saturating_sub(1),
+            )
+        }
+        _ => (rng.next(), rng.next()),
     };
-    let now = u.arbitrary::<u64>().unwrap_or(0);
-    let _ = sensor.load(&content_bytes, now);
+    let Ok(sensor) = Sensor::new(config, current) else {
+        return reached;
+    };
+    reached.loaded = sensor.load(data, now).is_ok();
+    let words: Vec<&str> = view
+        .as_ref()
+        .map(|v| v.strings().iter().collect())
+        .unwrap_or_default();
+    let texts: Vec<String> = (0..8)
+        .map(|_| {
+            let parts = rng.below(3);
+            (0..parts)
+                .map(|_| {
+                    if words.is_empty() {
+                        "x"
+                    } else {
+                        words[rng.below(words.len() as u64) as usize]
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(if rng.below(2) == 0 { "" } else { " " })
+        })
+        .collect();
     let (mut scratch, mut out) = (Scratch::new(), Vec::new());
     for _ in 0..16 {
-        let Ok(event) = FuzzEvent::arbitrary(&mut u) else {
-            break;
-        };
         let template = interface
             .templates
-            .get(usize::from(event.template) % interface.templates.len().max(1));
-        let (id, count) =
-            template.map_or((u32::from(event.template), 0), |t| (t.id, t.fields.len()));
-        let len = (count as i64 + i64::from(event.len_delta)).clamp(0, 64) as usize;
+            .get(rng.below(interface.templates.len().max(1) as u64) as usize);
+        let (id, count) = template.map_or((rng.next() as u32, 0), |t| (t.id, t.fields.len()));
+        let len = (count + rng.below(3) as usize).saturating_sub(1);
         let values: Vec<Value<'_>> = (0..len)
-            .map(|i| match event.values.get(i) {
-                None | Some(FuzzValue::Null) => Value::Null,
-                Some(FuzzValue::Str(s)) => Value::Str(s),
-                Some(FuzzValue::Int(n)) => Value::Int(*n),
-                Some(FuzzValue::Ip(ip)) => Value::Ip(IpAddr::V4(Ipv4Addr::from(*ip))),
+            .map(|_| match rng.below(6) {
+                0 => Value::Null,
+                1 => Value::Int(rng.next() as i64 - (1 << 52)),
+                2 => Value::Ip(IpAddr::V4(Ipv4Addr::from(rng.next() as u32))),
+                _ => Value::Str(&texts[rng.below(texts.len() as u64) as usize]),
             })
             .collect();
         out.clear();
@@ -140,6 +178,7 @@ pub fn load_and_eval_target(data: &[u8]) {
             &mut out,
         );
         if let Ok(ruleset) = result {
+            reached.evaluated += 1;
             assert!(
                 len >= count,
                 "an event shorter than its interface was evaluated"
@@ -154,6 +193,7 @@ pub fn load_and_eval_target(data: &[u8]) {
             );
         }
     }
+    reached
 }
 
 /// The interface a sensor would supply for a content: its declared templates as declared, so
