@@ -87,6 +87,25 @@ impl Diagnostic {
         }
     }
 
+    /// The help line: the diagnostic's own, or where its code's rule is specified.
+    pub fn help_text(&self) -> String {
+        if let Some(h) = &self.help {
+            return h.clone();
+        }
+        match self.code {
+            AnyCode::Format(c) => format!("see code {c} in format-spec/SPEC.md"),
+            AnyCode::Check(c) if c.is_source() => format!(
+                "the source format is in format-spec/MANIFEST.md (Authoring source); rule {} in format-spec/DIAGNOSTICS.md",
+                c.rule()
+            ),
+            AnyCode::Check(c) if c.as_str().starts_with("E9") => format!(
+                "`dcf --help` shows the usage; rule {} in format-spec/DIAGNOSTICS.md",
+                c.rule()
+            ),
+            AnyCode::Check(c) => format!("see rule {} in format-spec/DIAGNOSTICS.md", c.rule()),
+        }
+    }
+
     /// The diagnostic for a rejection by the parser (or by the writer's read-back).
     pub fn from_parse_error(e: &dcf_parser::Error) -> Self {
         let code = e.code();

@@ -997,7 +997,22 @@ fn sign(ctx: &Ctx, args: SignArgs) -> u8 {
         Err(r) => return finish(ctx, &[r], Format::Human, false),
     };
     let manifests: Vec<Manifest> = fleet.into_iter().map(|(_, m)| m).collect();
-    let report = validate_input(&Input::File(args.file.clone()), &manifests, &options);
+    // The bytes validated are the bytes signed: the file is read once.
+    let name = display(&args.file);
+    let input = match read_content(&args.file) {
+        Ok(b) => b,
+        Err(d) => {
+            return finish(
+                ctx,
+                &[FileReport::plain(name, vec![d])],
+                Format::Human,
+                false,
+            );
+        }
+    };
+    let v = validate_bytes(&input, &manifests, &options);
+    let mut report = FileReport::binary(name, v.diagnostics, &input);
+    report.notes = v.notes;
     if !report.valid(args.check.deny_warnings) {
         let code = finish(
             ctx,
@@ -1009,9 +1024,12 @@ fn sign(ctx: &Ctx, args: SignArgs) -> u8 {
         return code;
     }
     ctx.emit(&report);
-    let (_, mut content) = match load_content(&args.file) {
+    let mut content = match Content::decode(&input) {
         Ok(c) => c,
-        Err(r) => return finish(ctx, &[r], Format::Human, false),
+        Err(e) => {
+            let r = FileReport::binary(report.path, vec![Diagnostic::from_parse_error(&e)], &input);
+            return finish(ctx, &[r], Format::Human, false);
+        }
     };
     let bytes = match keys::sign_content(&mut content, &key) {
         Ok(b) => b,
@@ -1026,6 +1044,25 @@ fn sign(ctx: &Ctx, args: SignArgs) -> u8 {
             return finish(ctx, &[r], Format::Human, false);
         }
     };
+    // Check the result before it leaves: it parses, it verifies, and it is the input but for
+    // the signature.
+    let self_check = keys::verify_signature(&bytes, &[key.verifying_key()]).is_ok()
+        && Content::decode(&bytes).is_ok_and(|mut signed| {
+            signed.signature = None;
+            let mut unsigned = content.clone();
+            unsigned.signature = None;
+            signed == unsigned
+        });
+    if !self_check {
+        let r = FileReport::plain(
+            display(&args.file),
+            vec![Diagnostic::new(
+                Code::EncodeRejected,
+                "the signed content failed its own verification; nothing was written",
+            )],
+        );
+        return finish(ctx, &[r], Format::Human, false);
+    }
     if let Err(d) = write_atomic(&args.output, &bytes) {
         return finish(
             ctx,

@@ -254,7 +254,7 @@ pub fn render_one(report: &FileReport, index: usize, style: Style) -> String {
         message,
         code: d.code.as_str(),
         severity: d.severity(),
-        help: d.help.clone(),
+        help: Some(d.help_text()),
         source,
         label,
     };
@@ -312,9 +312,7 @@ fn json_diagnostic(report: &FileReport, d: &Diagnostic) -> Value {
             map.insert("line".into(), json!(line));
             map.insert("column".into(), json!(column));
         }
-        if let Some(h) = &d.help {
-            map.insert("help".into(), json!(h));
-        }
+        map.insert("help".into(), json!(d.help_text()));
     }
     v
 }
@@ -442,10 +440,7 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
                 "ruleId": d.code.as_str(),
                 "ruleIndex": index,
                 "level": sarif_level(d),
-                "message": { "text": match &d.help {
-                    Some(h) => format!("{} (help: {h})", d.message),
-                    None => d.message.clone(),
-                } },
+                "message": { "text": format!("{} (help: {})", d.message, d.help_text()) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": sarif_uri(&r.path) },
