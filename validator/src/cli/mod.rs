@@ -703,11 +703,11 @@ fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
 }
 
 /// Reads and parses a content for the commands that need it whole.
-fn load_content(path: &Path) -> Result<(Vec<u8>, Content), FileReport> {
+fn load_content(path: &Path) -> Result<Content, FileReport> {
     let name = display(path);
     let bytes = read_content(path).map_err(|d| FileReport::plain(name.clone(), vec![d]))?;
     match dcf_parser::parse(&bytes) {
-        Ok(view) => Ok((bytes.clone(), Content::from_view(&view))),
+        Ok(view) => Ok(Content::from_view(&view)),
         Err(e) => Err(FileReport::binary(
             name,
             vec![Diagnostic::from_parse_error(&e)],
@@ -717,7 +717,7 @@ fn load_content(path: &Path) -> Result<(Vec<u8>, Content), FileReport> {
 }
 
 fn decompile(ctx: &Ctx, args: DecompileArgs) -> u8 {
-    let (_, content) = match load_content(&args.file) {
+    let content = match load_content(&args.file) {
         Ok(c) => c,
         Err(r) => return finish(ctx, &[r], Format::Human, false),
     };
@@ -835,18 +835,12 @@ fn summary(name: &str, bytes: &[u8], c: &Content) -> String {
     if c.signature.is_none() {
         s.push_str("  signed by    (unsigned)\n");
     }
-    s.push_str(&format!(
-        "  digest       {}\n",
-        keys::to_hex(&dcf_parser::sha256(
-            bytes
-                .get(
-                    ..bytes
-                        .len()
-                        .saturating_sub(32 + if c.signature.is_some() { 80 } else { 0 })
-                )
-                .unwrap_or_default(),
-        ))
-    ));
+    if let Ok(frame) = Frame::read(bytes) {
+        s.push_str(&format!(
+            "  digest       {}\n",
+            keys::to_hex(frame.digest())
+        ));
+    }
     s.push_str(&format!("templates ({}):\n", c.templates.len()));
     for t in &c.templates {
         let used = c.rules.iter().filter(|r| r.template == t.id).count();
