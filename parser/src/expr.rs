@@ -28,6 +28,28 @@ pub(crate) struct RawNode {
 }
 
 impl RawNode {
+    /// The node in a 12-byte record (op u8, flags u8, field u16, a u32, b u32).
+    pub(crate) fn from_record(rec: &[u8; 12]) -> RawNode {
+        let [op, flags, f0, f1, a0, a1, a2, a3, b0, b1, b2, b3] = *rec;
+        RawNode {
+            op,
+            flags,
+            field: u16::from_le_bytes([f0, f1]),
+            a: u32::from_le_bytes([a0, a1, a2, a3]),
+            b: u32::from_le_bytes([b0, b1, b2, b3]),
+        }
+    }
+
+    /// How many operands the node pops, as `decode().map_or(0, |n| n.pops())` without decoding.
+    pub(crate) fn pops(&self) -> u32 {
+        match self.op {
+            op::AND | op::OR => self.a,
+            op::NOT => 1,
+            op::AT_LEAST => self.b,
+            _ => 0,
+        }
+    }
+
     pub(crate) fn read(mut rec: Reader<'_>) -> Result<RawNode, Error> {
         let short = ErrorCode::SectionTruncated;
         Ok(RawNode {
@@ -255,6 +277,16 @@ impl PostfixStack {
 
     /// Applies a node that pops `pops` operands and pushes one result (rules `EXPR-1`, `EXPR-3`).
     pub(crate) fn apply(&mut self, pops: u32, at: usize) -> Result<(), Error> {
+        if pops == 0 {
+            // A leaf: push depth 1 (the general path below computes the same).
+            let slot = self
+                .depths
+                .get_mut(self.height)
+                .ok_or(Error::new(ErrorCode::ExpressionSize, at))?;
+            *slot = 1;
+            self.height = self.height.saturating_add(1);
+            return Ok(());
+        }
         let pops = pops as usize;
         let Some(base) = self.height.checked_sub(pops) else {
             return Err(Error::new(ErrorCode::StackUnderflow, at)

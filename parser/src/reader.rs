@@ -1,16 +1,11 @@
 //! A cursor over complete input that knows its absolute offset.
 //!
-//! Integers are read with nom's `complete` parsers, so a short read is an error at the exact
-//! offset and never a request for more input. Byte runs are split with `split_at_checked`:
-//! nom's `take` slices inside a helper the optimiser does not always inline, which left a
-//! panic path that the link-time proof (`parser/panic-free`) could not exclude. Nothing of
-//! nom leaves this module: every failure becomes an [`Error`] with the code the caller names.
-
-use nom::number::complete::{le_u8, le_u16, le_u32, le_u64};
+//! Every read is `split_first_chunk` / `split_at_checked` on the remaining slice, so a short
+//! read is an error at the exact offset and never a request for more input, and an integer is
+//! one unaligned load (`from_le_bytes`), not a byte loop. Every failure becomes an [`Error`]
+//! with the code the caller names for that spot.
 
 use crate::error::{Error, ErrorCode};
-
-type NomResult<'a, T> = nom::IResult<&'a [u8], T, nom::error::Error<&'a [u8]>>;
 
 /// Reads little-endian fields from a slice whose first byte is at absolute offset `start`.
 #[derive(Clone, Copy, Debug)]
@@ -44,42 +39,26 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
-    /// Applies a nom result; a short read reports how many bytes were needed and left.
-    fn step<T>(
-        &mut self,
-        result: NomResult<'a, T>,
-        need: usize,
-        short: ErrorCode,
-    ) -> Result<T, Error> {
-        match result {
-            Ok((rest, value)) => {
-                self.rest = rest;
-                Ok(value)
-            }
-            Err(_) => Err(Error::new(short, self.offset())
-                .expected(need as u64)
-                .found(self.rest.len() as u64)),
-        }
+    fn short(&self, need: usize, short: ErrorCode) -> Error {
+        Error::new(short, self.offset())
+            .expected(need as u64)
+            .found(self.rest.len() as u64)
     }
 
     pub(crate) fn u8(&mut self, short: ErrorCode) -> Result<u8, Error> {
-        let r = le_u8(self.rest);
-        self.step(r, 1, short)
+        self.array::<1>(short).map(|&[b]| b)
     }
 
     pub(crate) fn u16(&mut self, short: ErrorCode) -> Result<u16, Error> {
-        let r = le_u16(self.rest);
-        self.step(r, 2, short)
+        self.array::<2>(short).map(|b| u16::from_le_bytes(*b))
     }
 
     pub(crate) fn u32(&mut self, short: ErrorCode) -> Result<u32, Error> {
-        let r = le_u32(self.rest);
-        self.step(r, 4, short)
+        self.array::<4>(short).map(|b| u32::from_le_bytes(*b))
     }
 
     pub(crate) fn u64(&mut self, short: ErrorCode) -> Result<u64, Error> {
-        let r = le_u64(self.rest);
-        self.step(r, 8, short)
+        self.array::<8>(short).map(|b| u64::from_le_bytes(*b))
     }
 
     /// Takes the next `len` bytes.
@@ -89,9 +68,7 @@ impl<'a> Reader<'a> {
                 self.rest = rest;
                 Ok(head)
             }
-            None => Err(Error::new(short, self.offset())
-                .expected(len as u64)
-                .found(self.rest.len() as u64)),
+            None => Err(self.short(len, short)),
         }
     }
 
@@ -102,9 +79,7 @@ impl<'a> Reader<'a> {
                 self.rest = rest;
                 Ok(head)
             }
-            None => Err(Error::new(short, self.offset())
-                .expected(N as u64)
-                .found(self.rest.len() as u64)),
+            None => Err(self.short(N, short)),
         }
     }
 

@@ -19,7 +19,8 @@ use crate::reader::{Reader, Table};
 pub struct StringTable<'a> {
     ends: Table<'a>,
     sorted: Table<'a>,
-    blob: &'a [u8],
+    /// The whole blob, validated once: every entry boundary is a char boundary.
+    blob: &'a str,
 }
 
 impl<'a> StringTable<'a> {
@@ -76,19 +77,25 @@ impl<'a> StringTable<'a> {
             Ordering::Equal => {}
         }
 
-        let table = StringTable { ends, sorted, blob };
-        for index in 0..count {
-            let bytes = table.bytes(index).unwrap_or_default();
-            if let Err(e) = core::str::from_utf8(bytes) {
-                let start = table.start_of(index).unwrap_or(0) as usize;
-                return Err(Error::new(
-                    ErrorCode::InvalidUtf8,
-                    blob_at
-                        .saturating_add(start)
-                        .saturating_add(e.valid_up_to()),
-                ));
+        // One validation pass over the whole blob, then O(1) per entry: each end offset must
+        // fall on a char boundary. Any failure takes the per-entry path, which reports exactly
+        // the offset the rule prescribes (the first invalid byte of the first invalid entry).
+        let text = match core::str::from_utf8(blob) {
+            Ok(text)
+                if ends.records().all(|mut e| {
+                    e.u32(short)
+                        .is_ok_and(|end| text.is_char_boundary(end as usize))
+                }) =>
+            {
+                text
             }
-        }
+            _ => return Err(first_utf8_error(ends, blob, blob_at)),
+        };
+        let table = StringTable {
+            ends,
+            sorted,
+            blob: text,
+        };
 
         let mut previous: Option<&[u8]> = None;
         for mut entry in sorted.records() {
@@ -147,13 +154,15 @@ impl<'a> StringTable<'a> {
     pub fn bytes(&self, index: u32) -> Option<&'a [u8]> {
         let start = self.start_of(index)? as usize;
         let end = self.end_of(index)? as usize;
-        self.blob.get(start..end)
+        self.blob.as_bytes().get(start..end)
     }
 
-    /// String `index`. Tables are validated as UTF-8 when parsed; this checks again because
-    /// the crate forbids the unchecked conversion, which costs one pass over the string.
+    /// String `index`. The blob is a `&str` whose entry boundaries are char boundaries, so
+    /// this is a bounds check, not a UTF-8 pass.
     pub fn get(&self, index: u32) -> Option<&'a str> {
-        core::str::from_utf8(self.bytes(index)?).ok()
+        let start = self.start_of(index)? as usize;
+        let end = self.end_of(index)? as usize;
+        self.blob.get(start..end)
     }
 
     /// Every string, in table order.
@@ -179,6 +188,26 @@ impl<'a> StringTable<'a> {
         }
         None
     }
+}
+
+/// The error of the first entry that is not UTF-8 on its own (slow path, rejections only).
+#[cold]
+fn first_utf8_error(ends: Table<'_>, blob: &[u8], blob_at: usize) -> Error {
+    let mut start = 0usize;
+    for mut entry in ends.records() {
+        let end = entry.u32(ErrorCode::SectionTruncated).unwrap_or(0) as usize;
+        let bytes = blob.get(start..end).unwrap_or_default();
+        if let Err(e) = core::str::from_utf8(bytes) {
+            return Error::new(
+                ErrorCode::InvalidUtf8,
+                blob_at
+                    .saturating_add(start)
+                    .saturating_add(e.valid_up_to()),
+            );
+        }
+        start = end;
+    }
+    Error::new(ErrorCode::InvalidUtf8, blob_at)
 }
 
 /// Tracks references to the string table in file order (rules `STR-8` to `STR-10`).

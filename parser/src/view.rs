@@ -253,11 +253,12 @@ fn parse_string_table<'a>(
     let mut r = payload;
     let table = counted_table(&mut r, limit, too_many, size)?;
     expect_consumed(&r)?;
-    for mut rec in table.records() {
-        while !rec.is_empty() {
-            let at = rec.offset();
-            refs.visit(rec.u32(ErrorCode::SectionTruncated)?, at)?;
-        }
+    // Records are whole u32 string references, so the table is a flat run of them.
+    let (refs_in_table, _) = table.bytes.as_chunks::<4>();
+    let mut at = table.start;
+    for word in refs_in_table {
+        refs.visit(u32::from_le_bytes(*word), at)?;
+        at = at.saturating_add(4);
     }
     Ok(table)
 }
@@ -407,7 +408,9 @@ fn parse_nodes<'a>(
     let mut stack = PostfixStack::new();
     let mut value_cursor: u32 = 0;
     let value_total = view.values.len() as u32;
-    let mut records = nodes.records();
+    // Whole 12-byte records: one load per field, no per-record reader.
+    let (records, _) = nodes.bytes.as_chunks::<{ record::NODE }>();
+    let mut next = 0usize;
     for rule in view.rules.records() {
         let (template, node_count) = rule_shape(rule).ok_or(inconsistent)?;
         let (first_field, field_count) = view
@@ -422,20 +425,24 @@ fn parse_nodes<'a>(
             value_cursor,
             value_total,
         };
+        let end = next.saturating_add(node_count as usize);
+        let range = records.get(next..end).ok_or(inconsistent)?;
+        let mut at = nodes
+            .start
+            .saturating_add(next.saturating_mul(record::NODE));
         let mut last_at = r.offset();
-        for _ in 0..node_count {
-            let rec = records.next().ok_or(inconsistent)?;
-            let at = rec.offset();
+        for rec in range {
             last_at = at;
-            let node = RawNode::read(rec)?;
+            let node = RawNode::from_record(rec);
             checker.check(&node, at)?;
-            let pops = node.decode().map_or(0, |n| n.pops());
-            stack.apply(pops, at)?;
+            stack.apply(node.pops(), at)?;
+            at = at.saturating_add(record::NODE);
         }
         stack.finish(last_at)?;
         value_cursor = checker.value_cursor;
+        next = end;
     }
-    if records.next().is_some() {
+    if next != records.len() {
         return Err(inconsistent);
     }
     if value_cursor != value_total {
