@@ -200,42 +200,26 @@ pub fn load_and_eval_target(data: &[u8]) -> Reached {
 /// that fuzzed content binds and the interpreter runs; for bytes that do not parse, a fixed
 /// interface, so the loader's rejection paths still run.
 fn interface_for(bytes: &[u8]) -> SensorInterface {
-    let version = SensorVersion {
-        major: 7,
-        minor: 11,
-        patch: 0,
-    };
-    let templates = match parse(bytes) {
-        Ok(view) => view
-            .templates()
-            .map(|t| TemplateInterface {
-                id: t.id,
-                name: t.name.to_string(),
-                fields: t
-                    .fields()
-                    .map(|f| FieldInterface {
-                        name: f.name.to_string(),
-                        kind: f.kind,
+    match parse(bytes) {
+        Ok(view) => SensorInterface::declared_by(&view, view.header().sensor_min),
+        Err(_) => SensorInterface {
+            version: SensorVersion {
+                major: 7,
+                minor: 11,
+                patch: 0,
+            },
+            templates: vec![TemplateInterface {
+                id: 1,
+                name: "process".into(),
+                fields: (0..4)
+                    .map(|i| FieldInterface {
+                        name: format!("f{i}"),
+                        kind: FieldType::String,
                     })
                     .collect(),
-            })
-            .collect(),
-        Err(_) => vec![TemplateInterface {
-            id: 1,
-            name: "process".into(),
-            fields: (0..4)
-                .map(|i| FieldInterface {
-                    name: format!("f{i}"),
-                    kind: FieldType::String,
-                })
-                .collect(),
-        }],
-    };
-    let version = match parse(bytes) {
-        Ok(view) => view.header().sensor_min,
-        Err(_) => version,
-    };
-    SensorInterface { version, templates }
+            }],
+        },
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The interface a sensor really supplies: for each template type it implements, the ordered
 //! input fields it hands to the interpreter. The same data as a sensor manifest.
 
-use dcf_parser::{FieldType, SensorVersion};
+use dcf_parser::{ContentView, FieldType, SensorVersion};
 use serde::{Deserialize, Serialize};
 
 /// One sensor build's interface.
@@ -35,6 +35,29 @@ pub struct FieldInterface {
 }
 
 impl SensorInterface {
+    /// The interface of a sensor `version` that supplies exactly what `content` declares:
+    /// every declared template type with its declared fields. For dry runs and tests that run
+    /// content in the interpreter without a real sensor's manifest.
+    pub fn declared_by(content: &ContentView<'_>, version: SensorVersion) -> SensorInterface {
+        SensorInterface {
+            version,
+            templates: content
+                .templates()
+                .map(|t| TemplateInterface {
+                    id: t.id,
+                    name: t.name.to_string(),
+                    fields: t
+                        .fields()
+                        .map(|f| FieldInterface {
+                            name: f.name.to_string(),
+                            kind: f.kind,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
     /// The template type with this id.
     pub fn template(&self, id: u32) -> Option<&TemplateInterface> {
         self.templates.iter().find(|t| t.id == id)

@@ -9,34 +9,18 @@ use dcf_parser::{
     Action, CompareOp, Content, Match, MatchKind, Node, Operand, Rule, RuleId, SensorVersion,
     Severity, Target, parse,
 };
-use dcf_sensor::{
-    Event, FieldInterface, Ruleset, Scratch, SensorInterface, TemplateInterface, Value, compile,
-};
+use dcf_sensor::{Event, Ruleset, Scratch, SensorInterface, Value, compile};
 
 fn interface_of(content: &Content) -> SensorInterface {
-    SensorInterface {
-        version: SensorVersion {
+    let bytes = content.encode().unwrap();
+    SensorInterface::declared_by(
+        &parse(&bytes).unwrap(),
+        SensorVersion {
             major: 7,
             minor: 11,
             patch: 0,
         },
-        templates: content
-            .templates
-            .iter()
-            .map(|t| TemplateInterface {
-                id: t.id,
-                name: t.name.clone(),
-                fields: t
-                    .fields
-                    .iter()
-                    .map(|f| FieldInterface {
-                        name: f.name.clone(),
-                        kind: f.kind,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
+    )
 }
 
 fn load_corpus(stem: &str) -> Ruleset {

@@ -6,33 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use dcf_conformance::valid::{TEST_KEY_SEED, base, header, m, rule, sign};
 use dcf_parser::{Content, Field, FieldType, MatchKind, Node, SensorVersion, Template};
-use dcf_sensor::{
-    Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, TemplateInterface, Value,
-};
+use dcf_sensor::{Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, Value};
 use ed25519_dalek::SigningKey;
 
 const NOW: u64 = 1_780_000_000;
 
 fn interface_of(content: &Content, version: SensorVersion) -> SensorInterface {
-    SensorInterface {
-        version,
-        templates: content
-            .templates
-            .iter()
-            .map(|t| TemplateInterface {
-                id: t.id,
-                name: t.name.clone(),
-                fields: t
-                    .fields
-                    .iter()
-                    .map(|f| FieldInterface {
-                        name: f.name.clone(),
-                        kind: f.kind,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
+    let bytes = content.encode().unwrap();
+    SensorInterface::declared_by(&dcf_parser::parse(&bytes).unwrap(), version)
 }
 
 fn v(major: u16, minor: u16) -> SensorVersion {
