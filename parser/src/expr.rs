@@ -6,9 +6,8 @@
 //! because an operator pops each operand exactly once.
 
 use crate::error::{Error, ErrorCode};
-use crate::format::{match_flag, op};
+use crate::format::{match_flag, op, record};
 use crate::limits::{MAX_EXPRESSION_DEPTH, MAX_NODES_PER_RULE, MAX_VALUES_PER_NODE};
-use crate::reader::Reader;
 use crate::types::{CompareOp, FieldType, Match, MatchKind, Node, Operand, Target};
 
 /// Byte offsets inside a node record.
@@ -29,7 +28,7 @@ pub(crate) struct RawNode {
 
 impl RawNode {
     /// The node in a 12-byte record (op u8, flags u8, field u16, a u32, b u32).
-    pub(crate) fn from_record(rec: &[u8; 12]) -> RawNode {
+    pub(crate) fn from_record(rec: &[u8; record::NODE]) -> RawNode {
         let [op, flags, f0, f1, a0, a1, a2, a3, b0, b1, b2, b3] = *rec;
         RawNode {
             op,
@@ -48,17 +47,6 @@ impl RawNode {
             op::AT_LEAST => self.b,
             _ => 0,
         }
-    }
-
-    pub(crate) fn read(mut rec: Reader<'_>) -> Result<RawNode, Error> {
-        let short = ErrorCode::SectionTruncated;
-        Ok(RawNode {
-            op: rec.u8(short)?,
-            flags: rec.u8(short)?,
-            field: rec.u16(short)?,
-            a: rec.u32(short)?,
-            b: rec.u32(short)?,
-        })
     }
 
     /// The node with its value list left as the raw range `(first, count)`.

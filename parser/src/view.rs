@@ -633,7 +633,11 @@ impl<'a> ContentView<'a> {
     }
 
     fn node(&self, index: u32) -> Option<Node<ValueList<'a>>> {
-        let raw = RawNode::read(self.nodes.record(index as usize)?).ok()?;
+        let mut rec = self.nodes.record(index as usize)?;
+        let raw = RawNode::from_record(
+            rec.array::<{ record::NODE }>(ErrorCode::SectionTruncated)
+                .ok()?,
+        );
         let (values, strings) = (self.values, self.strings);
         Some(raw.decode()?.map_values(|(first, count)| ValueList {
             values,
