@@ -203,6 +203,7 @@ fn interface_for(bytes: &[u8]) -> SensorInterface {
     match parse(bytes) {
         Ok(view) => SensorInterface::declared_by(&view, view.header().sensor_min),
         Err(_) => SensorInterface {
+            sensor: None,
             version: SensorVersion {
                 major: 7,
                 minor: 11,

@@ -232,6 +232,7 @@ fn content() -> (Content, SensorInterface) {
         sensor_max: v,
     };
     let interface = SensorInterface {
+        sensor: None,
         version: v,
         templates: vec![TemplateInterface {
             id: 1,

@@ -4,9 +4,13 @@
 use dcf_parser::{ContentView, FieldType, SensorVersion};
 use serde::{Deserialize, Serialize};
 
-/// One sensor build's interface.
+/// One sensor build's interface. A sensor manifest (`format-spec/MANIFEST.md`) is the TOML
+/// form of this value; `dcf-validator` reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SensorInterface {
+    /// Product or platform name, for messages only (`sensor = "..."` in a manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor: Option<String>,
     /// The sensor's version.
     pub version: SensorVersion,
     /// The template types it implements.
@@ -40,6 +44,7 @@ impl SensorInterface {
     /// content in the interpreter without a real sensor's manifest.
     pub fn declared_by(content: &ContentView<'_>, version: SensorVersion) -> SensorInterface {
         SensorInterface {
+            sensor: None,
             version,
             templates: content
                 .templates()
@@ -62,6 +67,24 @@ impl SensorInterface {
     pub fn template(&self, id: u32) -> Option<&TemplateInterface> {
         self.templates.iter().find(|t| t.id == id)
     }
+
+    /// The template type with this name.
+    pub fn template_named(&self, name: &str) -> Option<&TemplateInterface> {
+        self.templates.iter().find(|t| t.name == name)
+    }
+
+    /// Whether the version lies in `[min, max]`.
+    pub fn in_range(&self, min: SensorVersion, max: SensorVersion) -> bool {
+        min <= self.version && self.version <= max
+    }
+
+    /// A short name for messages: `sensor 7.11.0` or `windows-sensor 7.11.0`.
+    pub fn display_name(&self) -> String {
+        match &self.sensor {
+            Some(name) => format!("{name} {}", self.version),
+            None => format!("sensor {}", self.version),
+        }
+    }
 }
 
 impl TemplateInterface {
@@ -69,4 +92,21 @@ impl TemplateInterface {
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
+
+    /// The field at this index.
+    pub fn field(&self, index: u16) -> Option<&FieldInterface> {
+        self.fields.get(usize::from(index))
+    }
+}
+
+/// Whether a name is acceptable for a template type or field of an interface (MANIFEST.md):
+/// non-empty, at most 128 bytes, ASCII letters, digits, `_`, `.` and `-`, not starting with a
+/// digit.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }

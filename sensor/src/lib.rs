@@ -32,7 +32,7 @@ pub use compile::{compile, glob_to_regex};
 pub use error::{EvalError, LoadError, SensorCode};
 pub use event::{Event, Value};
 pub use fold::{fold, fold_into};
-pub use interface::{FieldInterface, SensorInterface, TemplateInterface};
+pub use interface::{FieldInterface, SensorInterface, TemplateInterface, is_valid_name};
 pub use loader::{LoaderConfig, Sensor};
 pub use net::Net;
 pub use program::{RuleInfo, Ruleset, Scratch};

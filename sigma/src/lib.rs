@@ -26,7 +26,6 @@ pub mod codes;
 pub mod condition;
 pub mod detection;
 pub mod logsource;
-pub mod manifest;
 pub mod modifiers;
 pub mod pcre;
 pub mod yaml;
@@ -39,12 +38,11 @@ use dcf_parser::{
     Action, Attribute, Content, Field, Header, Node, Rule, RuleId, SensorVersion, Severity,
     Template,
 };
-use dcf_sensor::TemplateInterface;
+use dcf_sensor::{SensorInterface, TemplateInterface};
 use serde::Serialize;
 
 pub use codes::Code;
 pub use detection::Failure;
-pub use manifest::Manifest;
 
 use crate::logsource::{LogSource, field_name};
 use crate::yaml::YamlValue;
@@ -166,17 +164,17 @@ impl std::error::Error for ImportError {}
 
 /// The sensors a content targets, and how rules bind to them.
 pub struct Targets<'m> {
-    manifests: Vec<&'m Manifest>,
+    manifests: Vec<&'m SensorInterface>,
 }
 
 impl<'m> Targets<'m> {
     /// Targets these manifests (at least one), lowest version first.
-    pub fn new(manifests: &'m [Manifest]) -> Result<Targets<'m>, ImportError> {
+    pub fn new(manifests: &'m [SensorInterface]) -> Result<Targets<'m>, ImportError> {
         if manifests.is_empty() {
             return Err(ImportError::NoManifest);
         }
-        let mut sorted: Vec<&Manifest> = manifests.iter().collect();
-        sorted.sort_by_key(|m| m.interface.version);
+        let mut sorted: Vec<&SensorInterface> = manifests.iter().collect();
+        sorted.sort_by_key(|m| m.version);
         Ok(Targets { manifests: sorted })
     }
 
@@ -184,13 +182,9 @@ impl<'m> Targets<'m> {
         let min = self
             .manifests
             .first()
-            .map(|m| m.interface.version)
+            .map(|m| m.version)
             .unwrap_or_default();
-        let max = self
-            .manifests
-            .last()
-            .map(|m| m.interface.version)
-            .unwrap_or_default();
+        let max = self.manifests.last().map(|m| m.version).unwrap_or_default();
         (min, max)
     }
 
@@ -203,7 +197,7 @@ impl<'m> Targets<'m> {
                 continue;
             };
             for m in &self.manifests {
-                match m.interface.template(first.id) {
+                match m.template(first.id) {
                     Some(t) if t.name == first.name => {}
                     _ => {
                         return Err(Failure::new(
@@ -239,8 +233,7 @@ impl<'m> Targets<'m> {
         let index = template.field_index(&name);
         let Some(index) = index else {
             let elsewhere = self.manifests.iter().find(|m| {
-                m.interface
-                    .template(template.id)
+                m.template(template.id)
                     .is_some_and(|t| t.field_index(&name).is_some())
             });
             return Err(match elsewhere {
@@ -263,10 +256,7 @@ impl<'m> Targets<'m> {
         };
         let declared = template.fields.get(index);
         for m in &self.manifests {
-            let actual = m
-                .interface
-                .template(template.id)
-                .and_then(|t| t.fields.get(index));
+            let actual = m.template(template.id).and_then(|t| t.fields.get(index));
             if actual != declared {
                 return Err(Failure::new(
                     Code::FieldLayoutDiffers,
@@ -461,7 +451,7 @@ fn to_template(t: &TemplateInterface) -> Template {
 /// Compiles rule sources into one content for the targeted sensors.
 pub fn compile_sources(
     sources: &[Source],
-    manifests: &[Manifest],
+    manifests: &[SensorInterface],
     options: &ImportOptions,
 ) -> Result<(Content, ImportReport), ImportError> {
     let targets = Targets::new(manifests)?;
@@ -619,7 +609,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()>
 /// found under (its file name if it was named directly).
 pub fn compile_paths(
     paths: &[PathBuf],
-    manifests: &[Manifest],
+    manifests: &[SensorInterface],
     options: &ImportOptions,
 ) -> Result<(Content, ImportReport), ImportError> {
     let files = rule_files_with_roots(paths).map_err(|e| ImportError::Io(e.to_string()))?;

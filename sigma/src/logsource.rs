@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use crate::manifest::is_valid_name;
 use crate::yaml::{self, YamlValue};
+use dcf_sensor::is_valid_name;
 
 /// Product placeholder of log sources without a product (SigmaHQ's `empty` key).
 pub const ANY_PRODUCT: &str = "any";

@@ -34,14 +34,14 @@ fn agrees_with_sigma_rust_or_documents_why_not() {
     println!("[{:?}] compiled", start.elapsed());
     let bytes = content.encode().unwrap();
     let view = dcf_parser::parse(&bytes).unwrap();
-    let ruleset = dcf_sensor::compile(&view, &manifest.interface).unwrap();
+    let ruleset = dcf_sensor::compile(&view, manifest).unwrap();
     let events = common::regression_events();
 
     // Ours: each event projected into every template type that has rules.
     let mut ours: BTreeSet<(String, String)> = BTreeSet::new();
     let mut scratch = Scratch::new();
     for template in &content.templates {
-        let interface = manifest.interface.template(template.id).unwrap();
+        let interface = manifest.template(template.id).unwrap();
         for e in &events {
             let values = e.event.flat.project(interface);
             let fields = borrow_values(&values);

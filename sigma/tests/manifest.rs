@@ -12,7 +12,7 @@ fn committed_manifest_is_generated() {
         generated == committed,
         "sigma/manifests/sigmahq.toml is stale: run `cargo run -p dcf-sigma --bin sigma-manifest`"
     );
-    let manifest = dcf_sigma::Manifest::from_toml(&committed).unwrap();
+    let manifest = dcf_validator::manifest::from_toml(&committed).unwrap();
     let t = manifest
         .template_named("windows.process_creation")
         .expect("the process creation template");

@@ -76,7 +76,7 @@ fn sigmahq_positive_regression_tests() {
     let (content, _, manifest) = common::all_rules();
     let bytes = content.encode().unwrap();
     let view = dcf_parser::parse(&bytes).unwrap();
-    let ruleset = dcf_sensor::compile(&view, &manifest.interface).unwrap();
+    let ruleset = dcf_sensor::compile(&view, manifest).unwrap();
     let mut scratch = Scratch::new();
     let cases = cases();
     assert_eq!(cases.len(), 86, "one case per info.yml");
@@ -101,7 +101,7 @@ fn sigmahq_positive_regression_tests() {
         // DRL 1.1: the match report carries the author.
         assert_eq!(ruleset.rules()[index as usize].author, rule.author);
         assert!(!rule.author.is_empty());
-        let template = manifest.interface.template(rule.template).unwrap();
+        let template = manifest.template(rule.template).unwrap();
         let text = std::fs::read_to_string(&case.events).unwrap();
         let mut matches = 0;
         let mut events = 0;

@@ -3,7 +3,7 @@
 
 use dcf_sensor::{Event, Scratch};
 use dcf_sigma::adapter::{FlatEvent, borrow_values};
-use dcf_sigma::{Code, ImportOptions, Manifest, Source, compile_sources};
+use dcf_sigma::{Code, ImportOptions, Source, compile_sources};
 use serde_json::json;
 
 const MANIFEST: &str = r#"
@@ -31,7 +31,7 @@ fn rule(detection: &str) -> String {
 
 /// Compiles one rule and evaluates it on each event; `Err` carries the skip code and reason.
 fn run(detection: &str, events: &[serde_json::Value]) -> Result<Vec<bool>, (Code, String)> {
-    let manifest = Manifest::from_toml(MANIFEST).unwrap();
+    let manifest = dcf_validator::manifest::from_toml(MANIFEST).unwrap();
     let (content, report) = compile_sources(
         &[Source {
             file: "t.yml".into(),
@@ -46,10 +46,9 @@ fn run(detection: &str, events: &[serde_json::Value]) -> Result<Vec<bool>, (Code
         return Err((s.code, s.reason.clone()));
     }
     let bytes = content.encode().unwrap();
-    let ruleset =
-        dcf_sensor::compile(&dcf_parser::parse(&bytes).unwrap(), &manifest.interface).unwrap();
+    let ruleset = dcf_sensor::compile(&dcf_parser::parse(&bytes).unwrap(), &manifest).unwrap();
     assert_eq!(ruleset.rules()[0].author, "A. Author");
-    let template = manifest.interface.template(7).unwrap();
+    let template = manifest.template(7).unwrap();
     let mut scratch = Scratch::new();
     Ok(events
         .iter()

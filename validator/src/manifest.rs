@@ -8,41 +8,17 @@ use core::fmt;
 use core::ops::Range;
 
 use dcf_parser::{FieldType, SensorVersion};
+pub use dcf_sensor::is_valid_name;
+use dcf_sensor::{FieldInterface, SensorInterface, TemplateInterface};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::codes::Code;
 
-/// One sensor build: its version and the template types it implements.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Manifest {
-    /// Product or platform name, for messages only (`sensor = "..."`).
-    pub sensor: Option<String>,
-    /// The build's version.
-    pub version: SensorVersion,
-    /// The template types it implements, in file order (ids are distinct).
-    pub templates: Vec<TemplateSpec>,
-}
-
-/// A template type as one sensor build implements it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TemplateSpec {
-    /// Template type id.
-    pub id: u32,
-    /// Name.
-    pub name: String,
-    /// The input fields the sensor supplies with every event, in index order.
-    pub fields: Vec<FieldSpec>,
-}
-
-/// One input field a sensor supplies.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldSpec {
-    /// Name (distinct within the template type).
-    pub name: String,
-    /// Type.
-    pub kind: FieldType,
-}
+/// One sensor build: its version and the template types it implements, in file order (ids
+/// are distinct). A manifest is the TOML form of the interface the sensor runtime binds to,
+/// so the validator, the importer and the sensor share one type.
+pub type Manifest = SensorInterface;
 
 /// Why a manifest was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,142 +91,94 @@ pub fn parse_version(text: &str) -> Option<SensorVersion> {
     parts.next().is_none().then_some(version)
 }
 
-/// Whether a name is acceptable for a template type or field: non-empty, at most 128 bytes,
-/// ASCII letters, digits, `_`, `.` and `-`, not starting with a digit.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
-impl Manifest {
-    /// Parses and checks a manifest.
-    pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
-        let raw: RawManifest = toml::from_str(text).map_err(|e| ManifestError {
-            code: Code::ManifestSyntax,
-            message: e.message().trim().to_string(),
-            span: e.span(),
-        })?;
-        let version = parse_version(raw.version.get_ref()).ok_or_else(|| {
-            invalid(
+/// Parses and checks a manifest.
+pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
+    let raw: RawManifest = toml::from_str(text).map_err(|e| ManifestError {
+        code: Code::ManifestSyntax,
+        message: e.message().trim().to_string(),
+        span: e.span(),
+    })?;
+    let version = parse_version(raw.version.get_ref()).ok_or_else(|| {
+        invalid(
+            format!(
+                "version `{}` is not `major.minor.patch` with numbers up to 65535",
+                raw.version.get_ref()
+            ),
+            raw.version.span(),
+        )
+    })?;
+    let mut templates: Vec<TemplateInterface> = Vec::with_capacity(raw.template.len());
+    for t in raw.template {
+        let id = *t.id.get_ref();
+        if templates.iter().any(|o| o.id == id) {
+            return Err(invalid(
+                format!("template type id {id} is listed twice"),
+                t.id.span(),
+            ));
+        }
+        let name = t.name.get_ref();
+        if !is_valid_name(name) {
+            return Err(invalid(
+                format!("template type name `{name}` is not a valid name"),
+                t.name.span(),
+            ));
+        }
+        if templates.iter().any(|o| &o.name == name) {
+            return Err(invalid(
+                format!("template type name `{name}` is used twice"),
+                t.name.span(),
+            ));
+        }
+        if t.fields.len() > dcf_parser::limits::MAX_FIELDS_PER_TEMPLATE as usize {
+            return Err(invalid(
                 format!(
-                    "version `{}` is not `major.minor.patch` with numbers up to 65535",
-                    raw.version.get_ref()
+                    "template type `{name}` has {} fields; the format allows {}",
+                    t.fields.len(),
+                    dcf_parser::limits::MAX_FIELDS_PER_TEMPLATE
                 ),
-                raw.version.span(),
-            )
-        })?;
-        let mut templates: Vec<TemplateSpec> = Vec::with_capacity(raw.template.len());
-        for t in raw.template {
-            let id = *t.id.get_ref();
-            if templates.iter().any(|o| o.id == id) {
+                t.name.span(),
+            ));
+        }
+        let mut fields: Vec<FieldInterface> = Vec::with_capacity(t.fields.len());
+        for f in t.fields {
+            let field_name = f.name.get_ref();
+            if !is_valid_name(field_name) {
                 return Err(invalid(
-                    format!("template type id {id} is listed twice"),
-                    t.id.span(),
+                    format!("field name `{field_name}` is not a valid name"),
+                    f.name.span(),
                 ));
             }
-            let name = t.name.get_ref();
-            if !is_valid_name(name) {
+            if fields.iter().any(|o| &o.name == field_name) {
                 return Err(invalid(
-                    format!("template type name `{name}` is not a valid name"),
-                    t.name.span(),
+                    format!("field `{field_name}` of template type `{name}` is listed twice"),
+                    f.name.span(),
                 ));
             }
-            if templates.iter().any(|o| &o.name == name) {
-                return Err(invalid(
-                    format!("template type name `{name}` is used twice"),
-                    t.name.span(),
-                ));
-            }
-            if t.fields.len() > dcf_parser::limits::MAX_FIELDS_PER_TEMPLATE as usize {
-                return Err(invalid(
+            let kind = FieldType::from_name(f.kind.get_ref()).ok_or_else(|| {
+                invalid(
                     format!(
-                        "template type `{name}` has {} fields; the format allows {}",
-                        t.fields.len(),
-                        dcf_parser::limits::MAX_FIELDS_PER_TEMPLATE
+                        "field type `{}` is not one of string, integer, ip",
+                        f.kind.get_ref()
                     ),
-                    t.name.span(),
-                ));
-            }
-            let mut fields: Vec<FieldSpec> = Vec::with_capacity(t.fields.len());
-            for f in t.fields {
-                let field_name = f.name.get_ref();
-                if !is_valid_name(field_name) {
-                    return Err(invalid(
-                        format!("field name `{field_name}` is not a valid name"),
-                        f.name.span(),
-                    ));
-                }
-                if fields.iter().any(|o| &o.name == field_name) {
-                    return Err(invalid(
-                        format!("field `{field_name}` of template type `{name}` is listed twice"),
-                        f.name.span(),
-                    ));
-                }
-                let kind = FieldType::from_name(f.kind.get_ref()).ok_or_else(|| {
-                    invalid(
-                        format!(
-                            "field type `{}` is not one of string, integer, ip",
-                            f.kind.get_ref()
-                        ),
-                        f.kind.span(),
-                    )
-                })?;
-                fields.push(FieldSpec {
-                    name: f.name.into_inner(),
-                    kind,
-                });
-            }
-            templates.push(TemplateSpec {
-                id,
-                name: t.name.into_inner(),
-                fields,
+                    f.kind.span(),
+                )
+            })?;
+            fields.push(FieldInterface {
+                name: f.name.into_inner(),
+                kind,
             });
         }
-        Ok(Manifest {
-            sensor: raw.sensor,
-            version,
-            templates,
-        })
+        templates.push(TemplateInterface {
+            id,
+            name: t.name.into_inner(),
+            fields,
+        });
     }
-
-    /// The template type with this id.
-    pub fn template(&self, id: u32) -> Option<&TemplateSpec> {
-        self.templates.iter().find(|t| t.id == id)
-    }
-
-    /// The template type with this name.
-    pub fn template_named(&self, name: &str) -> Option<&TemplateSpec> {
-        self.templates.iter().find(|t| t.name == name)
-    }
-
-    /// Whether the version lies in `[min, max]`.
-    pub fn in_range(&self, min: SensorVersion, max: SensorVersion) -> bool {
-        min <= self.version && self.version <= max
-    }
-
-    /// A short name for messages: `sensor 7.11.0` or `windows-sensor 7.11.0`.
-    pub fn display_name(&self) -> String {
-        match &self.sensor {
-            Some(name) => format!("{name} {}", self.version),
-            None => format!("sensor {}", self.version),
-        }
-    }
-}
-
-impl TemplateSpec {
-    /// The index of the field with this name.
-    pub fn field_index(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|f| f.name == name)
-    }
-
-    /// The field at this index.
-    pub fn field(&self, index: u16) -> Option<&FieldSpec> {
-        self.fields.get(usize::from(index))
-    }
+    Ok(SensorInterface {
+        sensor: raw.sensor,
+        version,
+        templates,
+    })
 }
 
 #[cfg(test)]
@@ -282,25 +210,25 @@ mod tests {
 
     #[test]
     fn parses_and_checks() {
-        let m = Manifest::from_toml(
+        let m = from_toml(
             "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"ipc\"\nfields = [\n  { name = \"pipe\", type = \"string\" },\n  { name = \"pid\", type = \"integer\" },\n]\n",
         )
         .unwrap();
         assert_eq!(m.templates[0].fields.len(), 2);
         assert_eq!(m.templates[0].field_index("pid"), Some(1));
 
-        let e = Manifest::from_toml("version = \"7.11.0\"\nfoo = 1\n").unwrap_err();
+        let e = from_toml("version = \"7.11.0\"\nfoo = 1\n").unwrap_err();
         assert_eq!(e.code, Code::ManifestSyntax);
         assert!(e.span.is_some());
 
-        let e = Manifest::from_toml(
+        let e = from_toml(
             "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"a\"\n[[template]]\nid = 4\nname = \"b\"\n",
         )
         .unwrap_err();
         assert_eq!(e.code, Code::ManifestInvalid);
         assert!(e.message.contains("listed twice"), "{}", e.message);
 
-        let e = Manifest::from_toml(
+        let e = from_toml(
             "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"a\"\nfields = [{ name = \"x\", type = \"float\" }]\n",
         )
         .unwrap_err();

@@ -88,7 +88,7 @@ fn examples_round_trip_through_source() {
             let text = std::fs::read_to_string(root.join("manifests").join(f)).expect("manifest");
             (
                 f.to_string(),
-                dcf_validator::Manifest::from_toml(&text).expect("valid manifest"),
+                dcf_validator::manifest::from_toml(&text).expect("valid manifest"),
             )
         })
         .collect();

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use dcf_parser::Content;
-use dcf_sigma::{ImportOptions, ImportReport, Manifest};
+use dcf_sensor::SensorInterface;
+use dcf_sigma::{ImportOptions, ImportReport};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -23,13 +24,14 @@ pub fn sigma_dir() -> PathBuf {
 }
 
 /// The committed reference manifest.
-pub fn reference_manifest() -> Manifest {
-    Manifest::load(&repo_root().join("sigma/manifests/sigmahq.toml")).unwrap()
+pub fn reference_manifest() -> SensorInterface {
+    let text = std::fs::read_to_string(repo_root().join("sigma/manifests/sigmahq.toml")).unwrap();
+    dcf_validator::manifest::from_toml(&text).unwrap()
 }
 
 /// Every rule of `rules/`, compiled once against the reference manifest.
-pub fn all_rules() -> &'static (Content, ImportReport, Manifest) {
-    static ALL: OnceLock<(Content, ImportReport, Manifest)> = OnceLock::new();
+pub fn all_rules() -> &'static (Content, ImportReport, SensorInterface) {
+    static ALL: OnceLock<(Content, ImportReport, SensorInterface)> = OnceLock::new();
     ALL.get_or_init(|| {
         let manifest = reference_manifest();
         let (content, report) = dcf_sigma::compile_paths(

@@ -375,7 +375,7 @@ fn load_fleet(paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileRepo
                     ));
                     continue;
                 };
-                match Manifest::from_toml(&text) {
+                match crate::manifest::from_toml(&text) {
                     Ok(m) => fleet.push((name, m)),
                     Err(e) => {
                         let mut d = Diagnostic::new(e.code, e.message.clone())

@@ -32,8 +32,10 @@ pub fn load_manifests() -> Vec<Manifest> {
     paths
         .iter()
         .map(|p| {
-            Manifest::from_toml(&std::fs::read_to_string(p).expect("manifest readable"))
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            dcf_validator::manifest::from_toml(
+                &std::fs::read_to_string(p).expect("manifest readable"),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
         })
         .collect()
 }
