@@ -582,7 +582,14 @@ fn match_cost(m: &Match<ValueList<'_>>, keyword_fanout: u64) -> u64 {
         MatchKind::Regex => cost::REGEX,
         MatchKind::Cidr => cost::CIDR,
     };
+    let literal = matches!(
+        m.kind,
+        MatchKind::Equals | MatchKind::StartsWith | MatchKind::EndsWith | MatchKind::Contains
+    );
     let base = match &m.operand {
+        Operand::Values(v) if literal => per_value
+            .saturating_mul(u64::from(v.len()))
+            .min(cost::LITERAL_LIST),
         Operand::Values(v) => per_value.saturating_mul(u64::from(v.len())),
         Operand::Field(_) => cost::CONTAINS,
     };

@@ -3,8 +3,9 @@
 //!
 //! The parser owns `E0101`..`E0713` ([`dcf_parser::ErrorCode`]). This crate owns `E1xxx`
 //! (semantic checks of binary content), `E2xxx` (authoring-source compile errors) and `E9xxx`
-//! (command-line usage and I/O). `E3xxx` (sensor loader), `E4xxx` (`dcf test`) and `E5xxx`
-//! (Sigma importer) are reserved. A code's number, rule and meaning never change once
+//! (command-line usage and I/O), `E4xxx` (findings of `dcf test`). `E3xxx` (sensor loader,
+//! [`dcf_sensor::SensorCode`]) and `E5xxx` (Sigma importer, [`dcf_sigma::Code`]) are defined
+//! by those crates; [`AnyCode`] carries any of them. A code's number, rule and meaning never change once
 //! published; new checks get new numbers.
 
 use core::fmt;
@@ -157,6 +158,24 @@ codes! {
     SourceNotUtf8 = "E2015", "SRC-15", Error, "source is not UTF-8 text";
     /// The source nests deeper than the limit.
     SourceTooDeep = "E2016", "SRC-16", Error, "source nested too deeply";
+    /// A probe event is refused by the interpreter bound to a targeted sensor.
+    ProbeRefused = "E4001", "TEST-1", Error, "the interpreter refuses a probe event";
+    /// A criterion does not give, in the interpreter, the result its definition gives.
+    ProbeMismatch = "E4002", "TEST-2", Error, "a criterion does not behave as specified in the interpreter";
+    /// No matching (or no non-matching) value could be generated for a criterion.
+    ProbeNotGenerated = "E4003", "TEST-3", Warning, "no probe value could be generated for a criterion";
+    /// The literal prefilter selects other rules than exhaustive evaluation matches.
+    PrefilterDisagrees = "E4004", "TEST-4", Error, "the literal prefilter and exhaustive evaluation disagree";
+    /// An event does not match a rule it must match.
+    ExpectedMatchMissing = "E4101", "TEST-5", Error, "event does not match a rule it must match";
+    /// An event matches a rule it must not match.
+    UnexpectedMatch = "E4102", "TEST-6", Error, "event matches a rule it must not match";
+    /// An expectation names a rule the content does not have.
+    ExpectationUnknownRule = "E4103", "TEST-7", Error, "expectation names a rule the content does not have";
+    /// A `block` rule matches a larger share of benign events than allowed.
+    BlockBlastRadius = "E4201", "TEST-8", Error, "block rule matches more benign events than the threshold";
+    /// A rule matches a larger share of benign events than allowed.
+    BlastRadius = "E4202", "TEST-9", Warning, "rule matches more benign events than the threshold";
     /// An input path cannot be read.
     Io = "E9001", "CLI-1", Error, "cannot read input";
     /// A directory or argument list yields no input file.
@@ -177,6 +196,8 @@ codes! {
     KeyFile = "E9201", "CLI-9", Error, "key file is malformed";
     /// `keygen` would overwrite an existing file.
     KeyExists = "E9202", "CLI-10", Error, "refusing to overwrite an existing key file";
+    /// A line of an events file is not a valid event for the targeted sensors.
+    EventSyntax = "E9301", "CLI-11", Error, "events file line is not a valid event";
 }
 
 impl Code {
@@ -202,13 +223,18 @@ impl fmt::Display for Code {
     }
 }
 
-/// Any code a dcf tool reports: the parser's structural codes or the validator's.
+/// Any code a dcf tool reports: the parser's structural codes, the validator's, the sensor
+/// loader's (from dry runs) or the Sigma importer's (rules left out of a compile).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AnyCode {
     /// A structural rejection by `dcf-parser` (`E0101`..`E0713`).
     Format(dcf_parser::ErrorCode),
     /// A validator code.
     Check(Code),
+    /// A refusal of the sensor loader or interpreter (`E3xxx`, `format-spec/LOADER.md`).
+    Sensor(dcf_sensor::SensorCode),
+    /// Why the Sigma importer left a rule out (`E5xxx`, `format-spec/SIGMA.md`).
+    Sigma(dcf_sigma::Code),
 }
 
 impl AnyCode {
@@ -217,6 +243,8 @@ impl AnyCode {
         match self {
             AnyCode::Format(c) => c.as_str(),
             AnyCode::Check(c) => c.as_str(),
+            AnyCode::Sensor(c) => c.as_str(),
+            AnyCode::Sigma(c) => c.as_str(),
         }
     }
 
@@ -225,14 +253,39 @@ impl AnyCode {
         match self {
             AnyCode::Format(c) => c.description(),
             AnyCode::Check(c) => c.description(),
+            AnyCode::Sensor(c) => c.description(),
+            AnyCode::Sigma(c) => c.description(),
         }
     }
 
-    /// The code's severity: structural rejections are always errors.
+    /// The code's severity: structural rejections and sensor refusals are always errors; a
+    /// Sigma rule left out of a compile is a warning (`dcf compile --fail-on-skip` makes the
+    /// run fail on it).
     pub fn severity(self) -> Severity {
         match self {
-            AnyCode::Format(_) => Severity::Error,
+            AnyCode::Format(_) | AnyCode::Sensor(_) => Severity::Error,
             AnyCode::Check(c) => c.severity(),
+            AnyCode::Sigma(_) => Severity::Warning,
+        }
+    }
+
+    /// The spec rule id or, for families without rule ids, a name for the code.
+    pub fn rule_name(self) -> String {
+        match self {
+            AnyCode::Check(c) => c.rule().to_string(),
+            AnyCode::Sigma(c) => c.rule().to_string(),
+            AnyCode::Format(_) => format!("format-{}", self.as_str()),
+            AnyCode::Sensor(_) => format!("loader-{}", self.as_str()),
+        }
+    }
+
+    /// The document that defines the code.
+    pub fn spec_document(self) -> &'static str {
+        match self {
+            AnyCode::Format(_) => "format-spec/SPEC.md",
+            AnyCode::Check(_) => "format-spec/DIAGNOSTICS.md",
+            AnyCode::Sensor(_) => "format-spec/LOADER.md",
+            AnyCode::Sigma(_) => "format-spec/SIGMA.md",
         }
     }
 }
@@ -252,5 +305,17 @@ impl From<Code> for AnyCode {
 impl From<dcf_parser::ErrorCode> for AnyCode {
     fn from(c: dcf_parser::ErrorCode) -> Self {
         AnyCode::Format(c)
+    }
+}
+
+impl From<dcf_sensor::SensorCode> for AnyCode {
+    fn from(c: dcf_sensor::SensorCode) -> Self {
+        AnyCode::Sensor(c)
+    }
+}
+
+impl From<dcf_sigma::Code> for AnyCode {
+    fn from(c: dcf_sigma::Code) -> Self {
+        AnyCode::Sigma(c)
     }
 }

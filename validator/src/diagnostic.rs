@@ -83,7 +83,7 @@ impl Diagnostic {
     pub fn check_code(&self) -> Option<Code> {
         match self.code {
             AnyCode::Check(c) => Some(c),
-            AnyCode::Format(_) => None,
+            AnyCode::Format(_) | AnyCode::Sensor(_) | AnyCode::Sigma(_) => None,
         }
     }
 
@@ -103,6 +103,8 @@ impl Diagnostic {
                 c.rule()
             ),
             AnyCode::Check(c) => format!("see rule {} in format-spec/DIAGNOSTICS.md", c.rule()),
+            AnyCode::Sensor(c) => format!("see code {c} in format-spec/LOADER.md"),
+            AnyCode::Sigma(c) => format!("see code {c} ({}) in format-spec/SIGMA.md", c.rule()),
         }
     }
 

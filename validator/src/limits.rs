@@ -35,6 +35,10 @@ pub mod cost {
     pub const GLOB: u64 = 8;
     /// Per operand: `regex`.
     pub const REGEX: u64 = 32;
+    /// Ceiling of a literal list (`equals`, `starts_with`, `ends_with`, `contains`): the
+    /// interpreter answers a long list with one multi-pattern automaton scan of the value, whose
+    /// cost does not grow with the number of patterns, so a list never costs more than this.
+    pub const LITERAL_LIST: u64 = 16;
     /// A keyword search costs its per-field cost once per string field of the template type
     /// (at least once).
     pub const KEYWORD_MIN_FIELDS: u64 = 1;

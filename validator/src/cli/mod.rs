@@ -1,5 +1,6 @@
 //! The `dcf` command line (feature `cli`). `main.rs` only calls [`main`].
 
+mod compile_sigma;
 pub mod hexdump;
 mod io;
 mod report;
@@ -73,9 +74,18 @@ enum Command {
 Examples:
   dcf compile examples/rules --manifest examples/manifests -o content.dcf
   dcf compile rules/*.yaml --manifest fleet/ --sequence 42 --valid-for 14d -o content.dcf
+  dcf compile --from sigma ../shared/sigma/rules --manifest sigma/manifests -o sigma.dcf
+  dcf compile --from sigma rules/ -m sigma/manifests -o sigma.dcf --format json --fail-on-skip
 
 Fields are named in sources and mapped to indexes through the manifests; the declared
-interface of each template type is the longest field list among them.")]
+interface of each template type is the longest field list among them.
+
+With --from sigma, each Sigma rule becomes one rule of the content; log sources map to the
+manifests' template types by name. Rules that cannot be compiled are reported one by one
+(E5xxx, format-spec/SIGMA.md) and listed under `skipped` in --format json; they fail the
+run only with --fail-on-skip. The header comes from the flags: --channel (default 0),
+--sequence (default: the creation time in seconds, so later builds never roll back),
+--created (default now), --valid-for (default 30d) or --expires.")]
     Compile(CompileArgs),
     /// Write a content back in its source form (YAML).
     #[command(after_help = "Example:\n  dcf decompile content.dcf -o content.yaml")]
@@ -129,11 +139,26 @@ struct CheckArgs {
     deny_warnings: bool,
 }
 
+/// The language of `dcf compile`'s sources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SourceLanguage {
+    /// dcf's own YAML/JSON rule sources (`format-spec/MANIFEST.md`, Authoring source).
+    Dcf,
+    /// Sigma rules (specification v2; `format-spec/SIGMA.md`).
+    Sigma,
+}
+
 #[derive(Args, Debug)]
 struct CompileArgs {
-    /// Source files (`.yaml`, `.yml`, `.json`) or directories of them.
+    /// Source files (`.yaml`, `.yml`, `.json`; Sigma: `.yml`, `.yaml`) or directories of them.
     #[arg(value_name = "SRC", required = true)]
     sources: Vec<PathBuf>,
+    /// The sources' language.
+    #[arg(long, value_enum, default_value_t = SourceLanguage::Dcf)]
+    from: SourceLanguage,
+    /// Sigma: fail the run (exit 1) when any rule is skipped.
+    #[arg(long)]
+    fail_on_skip: bool,
     /// Sensor manifests (files or directories) that map field names to indexes.
     #[arg(long = "manifest", short = 'm', value_name = "M", num_args = 1..)]
     manifests: Vec<PathBuf>,
@@ -621,6 +646,13 @@ fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Vec<FileReport>> {
 }
 
 fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
+    if args.from == SourceLanguage::Sigma {
+        return compile_from_sigma(ctx, args);
+    }
+    if args.fail_on_skip {
+        eprintln!("error: --fail-on-skip applies to --from sigma only");
+        return USAGE;
+    }
     let fleet = if args.manifests.is_empty() {
         Vec::new()
     } else {
@@ -700,6 +732,53 @@ fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
         format_rfc3339(content.header.expires_at)
     ));
     finish(ctx, &reports, args.format, false)
+}
+
+fn compile_from_sigma(ctx: &Ctx, args: CompileArgs) -> u8 {
+    if let Err(code) = compile_sigma::reject_dcf_only_flags(&[
+        ("--sensor-min", args.sensor_min.is_some()),
+        ("--sensor-max", args.sensor_max.is_some()),
+    ]) {
+        return code;
+    }
+    if args.manifests.is_empty() {
+        eprintln!(
+            "error: --from sigma needs --manifest: the sensors whose template types the log sources map to (SigmaHQ rules: sigma/manifests)"
+        );
+        return USAGE;
+    }
+    let fleet = match load_fleet(&args.manifests) {
+        Ok(f) => f,
+        Err(problems) => return finish(ctx, &problems, args.format, false),
+    };
+    let created = args.created.unwrap_or_else(|| args.now.unwrap_or_else(now));
+    let expires = match (args.expires, args.valid_for) {
+        (Some(at), _) => at,
+        (None, valid_for) => {
+            created.saturating_add(valid_for.unwrap_or(compile_sigma::DEFAULT_VALID_FOR))
+        }
+    };
+    if expires <= created {
+        eprintln!(
+            "error: the content would expire ({}) at or before its creation ({})",
+            format_rfc3339(expires),
+            format_rfc3339(created)
+        );
+        return USAGE;
+    }
+    let job = compile_sigma::SigmaCompile {
+        paths: &args.sources,
+        output: &args.output,
+        options: dcf_sigma::ImportOptions {
+            channel: args.channel.unwrap_or(0),
+            sequence: args.sequence.unwrap_or(created),
+            created_at: created,
+            expires_at: expires,
+        },
+        fail_on_skip: args.fail_on_skip,
+        format: args.format,
+    };
+    compile_sigma::run(ctx, fleet, job)
 }
 
 /// Reads and parses a content for the commands that need it whole.

@@ -394,10 +394,7 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
     let rules: Vec<Value> = codes
         .iter()
         .map(|c| {
-            let rule_name = match c {
-                AnyCode::Check(code) => code.rule().to_string(),
-                AnyCode::Format(_) => format!("format-{}", c.as_str()),
-            };
+            let rule_name = c.rule_name();
             json!({
                 "id": c.as_str(),
                 "name": rule_name,
@@ -407,7 +404,12 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
                     "level": match c.severity() { Severity::Error => "error", Severity::Warning => "warning" }
                 },
                 "help": { "text": help_for(*c) },
-                "properties": { "tags": ["dcf", if matches!(c, AnyCode::Format(_)) { "structure" } else { "semantic" }] }
+                "properties": { "tags": ["dcf", match c {
+                    AnyCode::Format(_) => "structure",
+                    AnyCode::Check(_) => "semantic",
+                    AnyCode::Sensor(_) => "interpreter",
+                    AnyCode::Sigma(_) => "sigma",
+                }] }
             })
         })
         .collect();
@@ -484,6 +486,12 @@ fn help_for(code: AnyCode) -> String {
             "{}; see format-spec/DIAGNOSTICS.md, rule {}.",
             c.description(),
             c.rule()
+        ),
+        AnyCode::Sensor(_) | AnyCode::Sigma(_) => format!(
+            "{}; see {}, code {}.",
+            code.description(),
+            code.spec_document(),
+            code.as_str()
         ),
     }
 }
