@@ -171,6 +171,9 @@ pub fn field_name(sigma: &str) -> String {
     out
 }
 
+/// The field of the raw log line, given to log sources that declare no fields.
+pub const RAW_MESSAGE_FIELD: &str = "message";
+
 /// One template of the generated manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GeneratedTemplate {
@@ -324,6 +327,13 @@ pub fn generate_templates(
                 }
             }
         }
+        // A log source with no fields at all (application logs, syslog-style services: their
+        // rules are keyword searches) still has its raw log line. Keyword searches look at the
+        // event's string fields, so without this field those rules could never match; `dcf
+        // test` found the 55 SigmaHQ rules concerned.
+        if mapped.is_empty() {
+            mapped.push(RAW_MESSAGE_FIELD.to_string());
+        }
         out.push(GeneratedTemplate {
             key,
             fields: mapped,
@@ -404,6 +414,8 @@ pub fn render_manifest(templates: &[GeneratedTemplate], source_note: &str) -> St
                 "; SigmaHQ declares no fields: the last {} are those its rules read",
                 t.observed
             ));
+        } else if t.fields == [RAW_MESSAGE_FIELD] {
+            out.push_str("; no declared fields and none read: the raw log line, for keywords");
         }
         out.push('\n');
         out.push_str("[[template]]\n");

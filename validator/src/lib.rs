@@ -7,9 +7,12 @@
 //! content is current and newer than what is deployed, and that it stays within budgets.
 //!
 //! - [`manifest`]: sensor manifests, what each sensor build supplies (no CLI dependencies).
-//! - [`check_interface`]: one content against one manifest, reused by the sensor loader.
+//! - [`check_interface`]: one content against one manifest.
 //! - [`validate_bytes`] / [`validate_content`]: every check, for one file and a fleet.
 //! - [`source`]: the authoring format (YAML or JSON) and its compiler and decompiler.
+//! - [`dryrun`]: `dcf test`, the content run in the sensor's own interpreter for every
+//!   targeted sensor version: every rule bound, every criterion probed, expectations, blast
+//!   radius.
 //! - [`codes`]: every diagnostic code, as in `format-spec/DIAGNOSTICS.md`.
 
 #![forbid(unsafe_code)]
@@ -22,6 +25,7 @@ pub mod checks;
 pub mod cli;
 pub mod codes;
 pub mod diagnostic;
+pub mod dryrun;
 pub mod interface;
 pub mod keys;
 pub mod limits;

@@ -52,3 +52,5 @@ pub const MAX_SOURCE_DEPTH: usize = 256;
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 /// Largest key file, in bytes (E9003).
 pub const MAX_KEY_FILE_SIZE: u64 = 4096;
+/// Largest events file `dcf test` reads (`--events`, `--benign`), in bytes (E9003).
+pub const MAX_EVENTS_FILE_SIZE: u64 = 256 * 1024 * 1024;

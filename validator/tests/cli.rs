@@ -101,6 +101,7 @@ fn help() {
         "compile",
         "decompile",
         "validate",
+        "test",
         "inspect",
         "keygen",
         "sign",

@@ -4,6 +4,7 @@ mod compile_sigma;
 pub mod hexdump;
 mod io;
 mod report;
+mod test;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -38,13 +39,15 @@ Examples:
   dcf compile examples/rules --manifest examples/manifests -o content.dcf
   dcf validate content.dcf --manifest examples/manifests
   dcf validate out/ --manifest fleet/ --previous deployed.dcf --format sarif > dcf.sarif
+  dcf test content.dcf --manifest examples/manifests --events examples/events.jsonl
   dcf keygen --out release
   dcf sign content.dcf --key release.secret --manifest examples/manifests -o signed.dcf
   dcf verify signed.dcf --pubkey release.pub
   dcf inspect signed.dcf --hexdump
 
 Exit codes: 0 every input accepted, 1 some content rejected, 2 usage or I/O error.
-Diagnostic codes: format-spec/SPEC.md (E0xxx) and format-spec/DIAGNOSTICS.md (E1xxx, E2xxx, E9xxx).";
+Diagnostic codes: format-spec/SPEC.md (E0xxx), DIAGNOSTICS.md (E1xxx, E2xxx, E4xxx, E9xxx),
+LOADER.md (E3xxx), SIGMA.md (E5xxx).";
 
 /// dcf: compile, validate, sign and inspect detection content for dcf sensors.
 #[derive(Parser, Debug)]
@@ -99,6 +102,27 @@ Examples:
 
 Quiet when every file is accepted. Exit codes: 0 accepted, 1 rejected, 2 usage or I/O error.")]
     Validate(ValidateArgs),
+    /// Run a content in the sensor's interpreter, bound to every targeted sensor version.
+    #[command(after_help = "\
+Examples:
+  dcf test content.dcf --manifest examples/manifests
+  dcf test content.dcf -m fleet/ --events expectations.jsonl --benign benign.jsonl
+  dcf test content.dcf -m fleet/ --benign benign.jsonl --benign-threshold 0.1% --format json
+
+For every sensor version in the content's range: binds every rule as the sensor's loader
+does (a refused rule is named with its E3xxx code); runs every criterion on its own with a
+value that satisfies it and one that does not, with and without the literal prefilter
+(E4001-E4004); runs every rule on an event built from its criteria's matching values.
+
+--events: JSON Lines, one event per line with the rules it must and must not match:
+  {\"template\": \"process_creation\", \"fields\": {\"image\": \"C:\\\\x.exe\", \"pid\": 4},
+   \"match\": [\"<rule id>\"], \"no_match\": [\"<rule id>\"]}
+--benign: events of normal activity (same format); a rule that matches more than the
+threshold share of the benign events of its template type is reported: an error for block
+rules (E4201), a warning otherwise (E4202).
+
+Exit codes: 0 passed, 1 a finding rejects the content, 2 usage or I/O error.")]
+    Test(TestArgs),
     /// Summarise a content; `--format json` decodes it whole, `--hexdump` maps every byte.
     #[command(after_help = "\
 Examples:
@@ -216,6 +240,30 @@ struct ValidateArgs {
     /// Threads (default: one per core).
     #[arg(short, long)]
     jobs: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct TestArgs {
+    /// The content file.
+    file: PathBuf,
+    /// Sensor manifest files, or directories of `*.toml` manifests: the fleet.
+    #[arg(long = "manifest", short = 'm', value_name = "M", required = true, num_args = 1..)]
+    manifests: Vec<PathBuf>,
+    /// Events with the rules each must and must not match (JSON Lines).
+    #[arg(long, value_name = "EVENTS.jsonl")]
+    events: Option<PathBuf>,
+    /// Benign events (JSON Lines), for the blast-radius check.
+    #[arg(long, value_name = "BENIGN.jsonl")]
+    benign: Option<PathBuf>,
+    /// Largest share of benign events of its template type a rule may match, in percent.
+    #[arg(long, value_name = "PERCENT", default_value = "1%", value_parser = test::parse_percent)]
+    benign_threshold: f64,
+    /// Reject content that has warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -354,6 +402,18 @@ pub fn main() -> ExitCode {
         Command::Compile(a) => compile(&ctx, a),
         Command::Decompile(a) => decompile(&ctx, a),
         Command::Validate(a) => validate(&ctx, a),
+        Command::Test(a) => test::run(
+            &ctx,
+            test::TestJob {
+                file: &a.file,
+                manifests: &a.manifests,
+                events: a.events.as_deref(),
+                benign: a.benign.as_deref(),
+                threshold: a.benign_threshold,
+                format: a.format,
+                deny_warnings: a.deny_warnings,
+            },
+        ),
         Command::Inspect(a) => inspect(&ctx, a),
         Command::Keygen(a) => keygen(&ctx, a),
         Command::Sign(a) => sign(&ctx, a),

@@ -1,0 +1,68 @@
+//! Contents derived from the one under test, to run parts of it in the interpreter: one rule
+//! alone (to tell which rules a sensor refuses), or one criterion per rule (to exercise every
+//! criterion on its own). They go through the real writer, parser and loader binding, so the
+//! interpreter sees them exactly as it would see a content.
+
+use dcf_parser::{Action, Content, Node, Rule, RuleId, Severity};
+use dcf_sensor::{LoadError, Ruleset, SensorInterface};
+
+/// Rules per derived criterion content: far below the format's limits, and small enough that
+/// one refused criterion does not hide the others for long.
+pub const CRITERIA_PER_CONTENT: usize = 4096;
+
+/// Encodes, parses and binds a content to a sensor's interface, as the sensor's loader does
+/// after its signature, time and sequence checks.
+pub fn bind(content: &Content, interface: &SensorInterface) -> Result<Ruleset, LoadError> {
+    let bytes = content.encode().map_err(LoadError::Format)?;
+    let view = dcf_parser::parse(&bytes).map_err(LoadError::Format)?;
+    dcf_sensor::compile(&view, interface)
+}
+
+/// The content with only the given rules (indexes into `content.rules`), unsigned.
+pub fn with_rules(content: &Content, keep: &[usize]) -> Content {
+    Content {
+        header: content.header,
+        templates: content.templates.clone(),
+        rules: keep
+            .iter()
+            .filter_map(|i| content.rules.get(*i).cloned())
+            .collect(),
+        extensions: Vec::new(),
+        signature: None,
+    }
+}
+
+/// The id of the `n`th criterion rule: distinct, ascending in `n`.
+pub fn criterion_id(n: usize) -> RuleId {
+    let mut id = [0u8; 16];
+    id[8..].copy_from_slice(&(n as u64).to_be_bytes());
+    RuleId(id)
+}
+
+/// A content whose rule `k` is the criterion `criteria[k]` alone, on its rule's template.
+pub fn criteria_content(
+    content: &Content,
+    criteria: &[(u32, Node<Vec<String>>)],
+    first: usize,
+) -> Content {
+    Content {
+        header: content.header,
+        templates: content.templates.clone(),
+        rules: criteria
+            .iter()
+            .enumerate()
+            .map(|(k, (template, node))| Rule {
+                id: criterion_id(first.saturating_add(k)),
+                template: *template,
+                title: String::new(),
+                author: String::new(),
+                severity: Severity::Informational,
+                action: Action::Log,
+                attributes: Vec::new(),
+                expression: vec![node.clone()],
+            })
+            .collect(),
+        extensions: Vec::new(),
+        signature: None,
+    }
+}
