@@ -274,11 +274,17 @@ fn regex_sample(pattern: &str) -> Option<String> {
         .parse(pattern)
         .ok()?;
     let mut out = String::new();
-    sample_hir(&hir, &mut out, 0)?;
+    let mut steps = MAX_SAMPLE_STEPS;
+    sample_hir(&hir, &mut out, 0, &mut steps)?;
     Some(out)
 }
 
-fn sample_hir(hir: &Hir, out: &mut String, depth: usize) -> Option<()> {
+/// Nodes the sampler may visit: nested repetitions of empty groups (`((){1000}){1000}`) add
+/// nothing to the text, so the length limit alone would not bound the walk.
+const MAX_SAMPLE_STEPS: usize = 100_000;
+
+fn sample_hir(hir: &Hir, out: &mut String, depth: usize, steps: &mut usize) -> Option<()> {
+    *steps = steps.checked_sub(1)?;
     if depth > MAX_SAMPLE_DEPTH || out.len() > MAX_SAMPLE_LEN {
         return None;
     }
@@ -307,16 +313,16 @@ fn sample_hir(hir: &Hir, out: &mut String, depth: usize) -> Option<()> {
         }
         HirKind::Repetition(rep) => {
             for _ in 0..rep.min {
-                sample_hir(&rep.sub, out, next)?;
+                sample_hir(&rep.sub, out, next, steps)?;
             }
         }
-        HirKind::Capture(cap) => sample_hir(&cap.sub, out, next)?,
+        HirKind::Capture(cap) => sample_hir(&cap.sub, out, next, steps)?,
         HirKind::Concat(list) => {
             for h in list {
-                sample_hir(h, out, next)?;
+                sample_hir(h, out, next, steps)?;
             }
         }
-        HirKind::Alternation(list) => sample_hir(list.first()?, out, next)?,
+        HirKind::Alternation(list) => sample_hir(list.first()?, out, next, steps)?,
     }
     Some(())
 }
@@ -674,6 +680,11 @@ mod tests {
         assert_eq!(
             regex_sample("^a(b|c){2,3}[x-z]\\d$").as_deref(),
             Some("abbx0")
+        );
+        // Bounded even where the text stays empty.
+        assert_eq!(
+            regex_sample("((((a?){100}){100}){100}){100}x").as_deref(),
+            None
         );
     }
 
