@@ -6,7 +6,6 @@
 //! model that breaks a rule (unsorted ids, a field index past its template, an undeclared
 //! template) is refused with the very code a reader would report.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::error::{Error, ErrorCode};
@@ -17,24 +16,91 @@ use crate::model::Content;
 use crate::types::{Match, Node, Operand, Target};
 use crate::view::parse;
 
-/// Interns strings in order of first reference.
+/// Interns strings in order of first reference, in an open-addressing hash table: the writer
+/// looks up every string reference twice (once to intern, once to write), millions of times
+/// for a large content, and an ordered map's comparisons at scattered addresses dominated it.
 #[derive(Default)]
 struct Interner<'c> {
-    index: BTreeMap<&'c str, u32>,
     order: Vec<&'c str>,
+    /// Slot `i` holds `1 + index into order`, or 0 when empty. Length a power of two, at
+    /// least twice `order.len()`.
+    slots: Vec<u32>,
+}
+
+/// FNV-1a, 64-bit: simple and good enough for an in-memory table of distinct strings.
+fn hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 impl<'c> Interner<'c> {
+    /// The slot where `s` is, or the empty slot where it would go.
+    fn find(&self, s: &str) -> (usize, Option<u32>) {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = (hash(s) as usize) & mask;
+        loop {
+            match self.slots.get(i) {
+                Some(0) | None => return (i, None),
+                Some(&k) => {
+                    let index = k.wrapping_sub(1);
+                    if self.order.get(index as usize) == Some(&s) {
+                        return (i, Some(index));
+                    }
+                }
+            }
+            i = i.wrapping_add(1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = self.slots.len().saturating_mul(2).max(1024);
+        self.slots = alloc::vec![0; size];
+        let mask = size.wrapping_sub(1);
+        for (index, s) in self.order.iter().enumerate() {
+            let mut i = (hash(s) as usize) & mask;
+            while self.slots.get(i).is_some_and(|k| *k != 0) {
+                i = i.wrapping_add(1) & mask;
+            }
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = (index as u32).wrapping_add(1);
+            }
+        }
+    }
+
     fn add(&mut self, s: &'c str) -> u32 {
-        let next = self.order.len() as u32;
-        *self.index.entry(s).or_insert_with(|| {
-            self.order.push(s);
-            next
-        })
+        if self.order.len().saturating_mul(2) >= self.slots.len() {
+            self.grow();
+        }
+        match self.find(s) {
+            (_, Some(index)) => index,
+            (slot, None) => {
+                let index = self.order.len() as u32;
+                self.order.push(s);
+                if let Some(k) = self.slots.get_mut(slot) {
+                    *k = index.wrapping_add(1);
+                }
+                index
+            }
+        }
     }
 
     fn get(&self, s: &str) -> u32 {
-        self.index.get(s).copied().unwrap_or(u32::MAX)
+        if self.slots.is_empty() {
+            return u32::MAX;
+        }
+        self.find(s).1.unwrap_or(u32::MAX)
+    }
+
+    /// The indexes of the strings in byte order: the table's sorted index.
+    fn sorted(&self) -> Vec<u32> {
+        let mut sorted: Vec<u32> = (0..self.order.len() as u32).collect();
+        sorted.sort_unstable_by(|a, b| {
+            self.order
+                .get(*a as usize)
+                .cmp(&self.order.get(*b as usize))
+        });
+        sorted
     }
 }
 
@@ -149,9 +215,8 @@ impl Content {
             end = end.saturating_add(len32(s.len()));
             payload.u32(end);
         }
-        // The BTreeMap iterates in byte order of the keys: exactly the sorted index.
-        for index in strings.index.values() {
-            payload.u32(*index);
+        for index in strings.sorted() {
+            payload.u32(index);
         }
         for s in &strings.order {
             payload.bytes(s.as_bytes());
