@@ -3,7 +3,9 @@
 //! criterion on its own). They go through the real writer, parser and loader binding, so the
 //! interpreter sees them exactly as it would see a content.
 
-use dcf_parser::{Action, Content, Node, Rule, RuleId, Severity};
+use std::collections::BTreeSet;
+
+use dcf_parser::{Action, Content, Node, Rule, RuleId, Severity, Template};
 use dcf_sensor::{LoadError, Ruleset, SensorInterface};
 
 /// Rules per derived criterion content: far below the format's limits, and small enough that
@@ -18,18 +20,32 @@ pub fn bind(content: &Content, interface: &SensorInterface) -> Result<Ruleset, L
     dcf_sensor::compile(&view, interface)
 }
 
-/// The content with only the given rules (indexes into `content.rules`), unsigned.
+/// The content with only the given rules (indexes into `content.rules`) and the template
+/// types they use, unsigned. Keeping only those templates keeps binding one rule alone as
+/// cheap as the rule, whatever the size of the interface.
 pub fn with_rules(content: &Content, keep: &[usize]) -> Content {
+    let rules: Vec<Rule> = keep
+        .iter()
+        .filter_map(|i| content.rules.get(*i).cloned())
+        .collect();
     Content {
         header: content.header,
-        templates: content.templates.clone(),
-        rules: keep
-            .iter()
-            .filter_map(|i| content.rules.get(*i).cloned())
-            .collect(),
+        templates: used_templates(content, rules.iter().map(|r| r.template)),
+        rules,
         extensions: Vec::new(),
         signature: None,
     }
+}
+
+/// The content's template declarations whose ids appear in `used`, in content order.
+fn used_templates(content: &Content, used: impl Iterator<Item = u32>) -> Vec<Template> {
+    let used: BTreeSet<u32> = used.collect();
+    content
+        .templates
+        .iter()
+        .filter(|t| used.contains(&t.id))
+        .cloned()
+        .collect()
 }
 
 /// The id of the `n`th criterion rule: distinct, ascending in `n`.
@@ -47,7 +63,7 @@ pub fn criteria_content(
 ) -> Content {
     Content {
         header: content.header,
-        templates: content.templates.clone(),
+        templates: used_templates(content, criteria.iter().map(|(t, _)| *t)),
         rules: criteria
             .iter()
             .enumerate()

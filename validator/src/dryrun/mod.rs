@@ -327,7 +327,12 @@ impl<'c> Context<'c> {
         findings: &mut Findings,
     ) -> (Option<Ruleset>, Vec<usize>) {
         let all: Vec<usize> = (0..self.content.rules.len()).collect();
-        let whole = derive::with_rules(self.content, &all);
+        // The content as shipped, every declared template type included: the loader checks
+        // the declared interface too, not only what the rules read.
+        let whole = Content {
+            signature: None,
+            ..self.content.clone()
+        };
         let first_error = match derive::bind(&whole, manifest) {
             Ok(r) => return (Some(r), all),
             Err(e) => e,
