@@ -12,12 +12,12 @@ jobs="${2:-$(nproc)}"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 rustup component add llvm-tools-preview --toolchain nightly
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-limits=(-rss_limit_mb=512 -timeout=10 -max_len=1048576 -dict=fuzz/dcf.dict -print_final_stats=1)
+source fuzz/seeds.sh
 cargo +nightly fuzz build --fuzz-dir fuzz --features fuzzing
 for target in $(cargo +nightly fuzz list --fuzz-dir fuzz); do
     corpus="fuzz/corpus/$target"
-    mkdir -p "$corpus"
-    cp -n corpus/valid/*.dcf "$corpus/" 2>/dev/null || true
+    seed_corpus "$target" "$corpus"
+    read -r -a limits <<< "$(target_limits "$target") -print_final_stats=1"
     echo "== $target: ${seconds}s on $jobs jobs"
     cargo +nightly fuzz run --fuzz-dir fuzz --features fuzzing "$target" "$corpus" -- \
         "${limits[@]}" -fork="$jobs" -ignore_crashes=1 -max_total_time="$seconds" || true

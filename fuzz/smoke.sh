@@ -8,14 +8,14 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-# Inputs larger than the format needs only slow the fuzzer; a 1 MiB cap reaches every check.
-limits=(-rss_limit_mb=512 -timeout=10 -max_len=1048576 -dict=fuzz/dcf.dict -print_final_stats=1)
+# Per-target seeds, dictionary and input cap (binary targets: 1 MiB reaches every check).
+source fuzz/seeds.sh
 targets=$(cargo +nightly fuzz list --fuzz-dir fuzz)
 cargo +nightly fuzz build --fuzz-dir fuzz --features fuzzing
 for target in $targets; do
     corpus="fuzz/corpus/$target"
-    mkdir -p "$corpus"
-    cp -n corpus/valid/*.dcf "$corpus/" 2>/dev/null || true
+    seed_corpus "$target" "$corpus"
+    read -r -a limits <<< "$(target_limits "$target") -print_final_stats=1"
     echo "== fuzz $target for ${seconds}s"
     cargo +nightly fuzz run --fuzz-dir fuzz --features fuzzing "$target" "$corpus" -- \
         "${limits[@]}" -max_total_time="$seconds" 2>&1 | tail -n 12

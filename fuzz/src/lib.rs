@@ -5,8 +5,13 @@
 //! Every function here treats its input as hostile: it may assert properties of our code
 //! (a violated property is a finding), but nothing may panic on the input itself.
 
+pub mod compile_source;
 pub mod generate;
 pub mod mutate;
+pub mod validate;
+
+pub use compile_source::compile_source_target;
+pub use validate::validate_target;
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -5,7 +5,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use super::mutate::{fix_digest, mutate};
-use super::{load_and_eval_target, parse_target, roundtrip_target};
+use super::{
+    compile_source_target, load_and_eval_target, parse_target, roundtrip_target, validate_target,
+};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -144,6 +146,85 @@ fn load_and_eval_smoke() {
 }
 
 #[test]
+fn validate_smoke() {
+    // The valid seeds must mostly pass the manifest reader and reach the validator's
+    // acceptance and the dry run, or the target would only exercise refusals.
+    let seeds = seeds();
+    let (mut manifests, mut accepted, mut dry_runs) = (0, 0, 0);
+    for seed in &seeds {
+        let reached = validate_target(seed);
+        manifests += usize::from(reached.manifest);
+        accepted += usize::from(reached.accepted);
+        dry_runs += usize::from(reached.dry_run);
+    }
+    println!(
+        "validate: {manifests} manifests read, {accepted} accepted, {dry_runs} dry runs of {}",
+        seeds.len()
+    );
+    assert!(manifests * 10 >= seeds.len() * 9, "manifests: {manifests}");
+    assert!(accepted >= seeds.len() / 3, "accepted: {accepted}");
+    assert!(dry_runs >= seeds.len() / 2, "dry runs: {dry_runs}");
+    for data in inputs(200, 6) {
+        validate_target(&data);
+    }
+}
+
+/// YAML seeds for `compile_source`: the example rules and a sample of SigmaHQ's rules.
+fn yaml_seeds() -> Vec<Vec<u8>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(repo().join("examples/rules"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let sigma = repo().join("../shared/sigma/rules/windows/process_creation");
+    if let Ok(entries) = fs::read_dir(&sigma) {
+        let mut more: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more.into_iter().step_by(40));
+    }
+    files.sort();
+    files.into_iter().map(|p| fs::read(p).unwrap()).collect()
+}
+
+#[test]
+fn compile_source_smoke() {
+    let seeds = yaml_seeds();
+    let (mut dcf, mut sigma) = (0, 0);
+    for seed in &seeds {
+        let reached = compile_source_target(seed);
+        dcf += usize::from(reached.dcf);
+        sigma += usize::from(reached.sigma);
+    }
+    println!(
+        "compile_source: {dcf} dcf and {sigma} Sigma compiles of {} seeds",
+        seeds.len()
+    );
+    assert!(
+        sigma >= seeds.len() / 2,
+        "Sigma seeds must compile: {sigma}"
+    );
+    assert!(dcf >= 1, "the dcf example sources must compile");
+    // Byte-level mutations of the seeds: truncations, flips, overwrites.
+    let mut rng = Rng(7);
+    let mut byte_rng = Rng(8);
+    for i in 0..300 {
+        let mut data = seeds[i % seeds.len()].clone();
+        let mut edit = flip(&mut byte_rng);
+        for _ in 0..1 + rng.next() % 8 {
+            edit(&mut data, 1 << 16);
+        }
+        compile_source_target(&data);
+    }
+    // Deep nesting must be refused, not recursed into.
+    for depth in [100, 10_000, 100_000] {
+        let deep = "[".repeat(depth);
+        compile_source_target(deep.as_bytes());
+        let deep = format!("detection:\n  s:{}\n", " {a:".repeat(depth));
+        compile_source_target(deep.as_bytes());
+    }
+}
+
+#[test]
 fn mutator_keeps_the_digest_valid() {
     let mut rng = Rng(4);
     let mut byte_rng = Rng(5);
@@ -179,6 +260,12 @@ fn regressions_replay() {
         ("roundtrip", roundtrip_target),
         ("load_and_eval", |data: &[u8]| {
             load_and_eval_target(data);
+        }),
+        ("validate", |data: &[u8]| {
+            validate_target(data);
+        }),
+        ("compile_source", |data: &[u8]| {
+            compile_source_target(data);
         }),
     ] {
         let Ok(entries) = fs::read_dir(root.join(target)) else {

@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use dcf_parser::{Action, Content, Node, Rule, RuleId, Severity, Template};
 use dcf_sensor::{LoadError, Ruleset, SensorInterface};
 
-/// Rules per derived criterion content: far below the format's limits, and small enough that
-/// one refused criterion does not hide the others for long.
-pub const CRITERIA_PER_CONTENT: usize = 4096;
+/// Rules per derived criterion content. Every probe is also evaluated exhaustively, over all
+/// criteria of its template type in the same content, so this bounds the work per probe: the
+/// whole dry run stays linear in the number of criteria.
+pub const CRITERIA_PER_CONTENT: usize = 256;
 
 /// Encodes, parses and binds a content to a sensor's interface, as the sensor's loader does
 /// after its signature, time and sequence checks.
