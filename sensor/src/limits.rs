@@ -10,6 +10,3 @@ pub const REGEX_NEST_LIMIT: u32 = 64;
 pub const LINEAR_LIST_MAX: usize = 8;
 /// Most literal groups a rule's prefilter requires to hit before the rule is evaluated.
 pub const MAX_PREFILTER_GROUPS: usize = 3;
-/// A field's prefilter literals are compiled to an Aho-Corasick DFA (fastest scan) when they
-/// total at most this many bytes; larger sets use a smaller, slower NFA.
-pub const PREFILTER_DFA_MAX_LITERAL_BYTES: usize = 64 * 1024;

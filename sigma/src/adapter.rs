@@ -215,6 +215,60 @@ impl WindowsEvent {
     }
 }
 
+impl WindowsEvent {
+    /// Every log source this event belongs to, most specific first: what a sensor delivers it
+    /// to. [`WindowsEvent::route`]'s log source; for a Sysmon event also the `sysmon` service;
+    /// for a registry add, set or rename also their union `registry_event`; and always the
+    /// product `windows` alone (rules that name only the product apply to all its events).
+    pub fn routes(&self) -> Vec<SourceKey> {
+        let windows = || "windows".to_string();
+        let mut out = Vec::with_capacity(4);
+        if let Some(key) = self.route() {
+            if let SourceKey::Category { category, .. } = &key
+                && matches!(
+                    category.as_str(),
+                    "registry_add" | "registry_set" | "registry_rename"
+                )
+            {
+                out.push(key.clone());
+                out.push(SourceKey::Category {
+                    product: windows(),
+                    category: "registry_event".to_string(),
+                });
+            } else {
+                out.push(key);
+            }
+        }
+        if self.channel.as_deref() == Some("Microsoft-Windows-Sysmon/Operational") {
+            out.push(SourceKey::Service {
+                product: windows(),
+                service: "sysmon".to_string(),
+            });
+        }
+        out.push(SourceKey::Product { product: windows() });
+        out
+    }
+
+    /// An event given as one flat JSON object (`{"EventID": 1, "Channel": "...", "Image":
+    /// ...}`, the shape SIEMs and most converters emit): its fields as they are, its channel,
+    /// provider (`Provider_Name`) and event id read from them.
+    pub fn from_flat_json(object: &Map<String, Json>) -> WindowsEvent {
+        let flat = FlatEvent::from_json_object(object);
+        let text = |k: &str| flat.get(k).and_then(Json::as_str).map(str::to_string);
+        let event_id = match flat.get("EventID") {
+            Some(Json::Number(n)) => n.as_i64(),
+            Some(Json::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        WindowsEvent {
+            channel: text("Channel"),
+            provider: text("Provider_Name"),
+            event_id,
+            flat,
+        }
+    }
+}
+
 /// The Sigma service name of a Windows event log channel (the channels of SigmaHQ's Windows
 /// services).
 pub fn service_of_channel(channel: &str) -> Option<&'static str> {

@@ -6,10 +6,11 @@
 //! - [`compile_paths`] / [`compile_sources`]: rule files into a [`Content`] and an
 //!   [`ImportReport`] listing every compiled rule and every skipped one with a [`Code`] and a
 //!   reason. Nothing is dropped silently; whether a skip fails a run is the caller's decision.
-//! - [`manifest`]: sensor manifests (TOML) into interfaces; log sources map to template types
-//!   by name ([`logsource`]), and every field a rule reads must be supplied by every targeted
+//! - Targets are sensor interfaces ([`SensorInterface`], read from TOML manifests by
+//!   `dcf-validator`); log sources map to template types by name ([`logsource`]), and every field a rule reads must be supplied by every targeted
 //!   sensor, the check Channel File 291 lacked.
-//! - [`adapter`]: Windows event JSON into named fields and template field arrays.
+//! - [`adapter`]: Windows event JSON into named fields and template field arrays;
+//!   [`flat_json`], the same for flat JSON events without building a JSON tree.
 //! - [`logsource::generate_templates`]: the reference manifest `manifests/sigmahq.toml` from
 //!   SigmaHQ's declared fields.
 //!
@@ -25,6 +26,7 @@ pub mod adapter;
 pub mod codes;
 pub mod condition;
 pub mod detection;
+pub mod flat_json;
 pub mod logsource;
 pub mod modifiers;
 pub mod pcre;
