@@ -593,6 +593,29 @@ fn bench(c: &mut Criterion) {
         ),
         None => format!("{id} (not in the dcf content)"),
     };
+    // Why rsigma matches more: a rule whose log source the event does not belong to (rsigma's
+    // `evaluate` ignores log sources; the Sigma specification scopes a rule to its log source,
+    // and a dcf sensor delivers an event only to its log sources' template types).
+    let delivered: Vec<BTreeSet<u32>> = decoded
+        .iter()
+        .map(|d| d.iter().map(|(t, _)| *t).collect())
+        .collect();
+    let (mut other_source, mut same_source) = (0usize, Vec::new());
+    for (id, n) in theirs.difference(&ours) {
+        match titles.get(id) {
+            Some((_, template)) if !delivered[*n].contains(template) => other_source += 1,
+            _ => same_source.push((id.clone(), *n)),
+        }
+    }
+    eprintln!(
+        "only rsigma: {other_source} matches of a rule whose log source the event does not belong to; {} others{}",
+        same_source.len(),
+        if same_source.is_empty() {
+            String::new()
+        } else {
+            format!(": {same_source:?}")
+        }
+    );
     let report = std::env::var_os("DCF_ENGINES_REPORT").map(PathBuf::from);
     let mut text = String::new();
     for (id, n) in &only_ours {
