@@ -37,8 +37,8 @@ pub enum Scalar<'a> {
     Array(String),
 }
 
-/// A flat JSON event: `(field name, value)` in document order (a repeated name keeps its
-/// last value), names mapped as manifests name fields.
+/// A flat JSON event: `(field name, value)` in document order, names mapped as manifests
+/// name fields. A repeated name appears more than once; its last value is the one that counts.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FlatJsonEvent<'a> {
     /// The fields.
@@ -139,7 +139,9 @@ impl<'a> FlatJsonEvent<'a> {
                 self,
                 mut map: A,
             ) -> Result<FlatJsonEvent<'de>, A::Error> {
-                let mut event = FlatJsonEvent::default();
+                let mut event = FlatJsonEvent {
+                    fields: Vec::with_capacity(map.size_hint().unwrap_or(32)),
+                };
                 while let Some(Key(name)) = map.next_key::<Key<'de>>()? {
                     match map.next_value::<Item<'de>>()? {
                         Item::Scalar(s) => event.push(name, s),
@@ -156,15 +158,14 @@ impl<'a> FlatJsonEvent<'a> {
     }
 
     fn push(&mut self, name: Cow<'a, str>, value: Scalar<'a>) {
-        let name = match field_name(&name) {
-            mapped if mapped == *name => name,
-            mapped => Cow::Owned(mapped),
+        let name = if dcf_sensor::is_valid_name(&name) {
+            name
+        } else {
+            Cow::Owned(field_name(&name))
         };
-        // A repeated name: the last occurrence wins, as in a parsed JSON object.
-        match self.fields.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.fields.push((name, value)),
-        }
+        // A repeated name is kept twice: `get` and `Projector::project` take the last one, as
+        // a parsed JSON object does, without a quadratic search here.
+        self.fields.push((name, value));
     }
 
     fn push_object(&mut self, prefix: &str, object: &serde_json::Map<String, Json>) {
@@ -185,7 +186,11 @@ impl<'a> FlatJsonEvent<'a> {
 
     /// The value of a field.
     pub fn get(&self, name: &str) -> Option<&Scalar<'a>> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// The Windows event's routing facts (channel, provider, event id), for
