@@ -3,28 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{dcf, s};
 
-fn dcf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dcf"))
-        .args(args)
-        .current_dir(common::repo_root())
-        .output()
-        .expect("dcf runs");
-    let code = out.status.code().expect("dcf exited");
-    assert_ne!(
-        code,
-        101,
-        "dcf panicked: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        code,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::PathBuf;
 
 const GOOD: &str = "\
 title: Whoami Execution
@@ -63,10 +44,6 @@ fn rules_dir(name: &str) -> PathBuf {
     std::fs::write(dir.join("rules/whoami.yml"), GOOD).expect("write rule");
     std::fs::write(dir.join("rules/nested/expand.yml"), EXPAND).expect("write rule");
     dir
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
 }
 
 #[test]

@@ -3,41 +3,17 @@
 
 mod common;
 
+use common::{dcf, s};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-
-fn dcf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dcf"))
-        .args(args)
-        .current_dir(common::repo_root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("dcf runs");
-    let code = out.status.code().expect("dcf exited");
-    assert_ne!(
-        code,
-        101,
-        "dcf panicked: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        code,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dcf-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
 }
 
 fn compile(source: &str, out: &Path) {

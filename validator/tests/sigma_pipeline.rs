@@ -4,35 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{dcf, s};
+
+use std::path::PathBuf;
 
 use dcf_sensor::{LoaderConfig, Sensor};
-
-fn dcf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dcf"))
-        .args(args)
-        .current_dir(common::repo_root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("dcf runs");
-    let code = out.status.code().expect("dcf exited");
-    assert_ne!(
-        code,
-        101,
-        "dcf panicked: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        code,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
 
 #[test]
 fn sigmahq_rules_compile_validate_pass_dcf_test_sign_and_load() {
