@@ -357,7 +357,8 @@ impl<'c> Context<'c> {
                 Diagnostic::new(code, format!("the sensor refuses the content: {detail}")),
                 sensor,
             );
-            return (None, bound);
+            // Nothing is bound: the sensor would run none of it.
+            return (None, Vec::new());
         }
         match derive::bind(&derive::with_rules(self.content, &bound), manifest) {
             Ok(r) => (Some(r), bound),
@@ -582,13 +583,8 @@ impl<'c> Context<'c> {
                             sensor,
                         );
                     }
-                    let position = tester
-                        .ruleset
-                        .rules()
-                        .iter()
-                        .position(|r| r.id == rule.id)
-                        .and_then(|p| u32::try_from(p).ok());
-                    if position.is_some_and(|p| matched.binary_search(&p).is_ok()) {
+                    let own = self.content_indexes(tester.ruleset, &matched);
+                    if own.contains(&i) {
                         run.rules_matching_own_probe =
                             run.rules_matching_own_probe.saturating_add(1);
                     }
