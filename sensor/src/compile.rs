@@ -5,9 +5,8 @@
 //! the sensor supplies, with the declared type and name. A wildcard (`Any`) reads nothing, so
 //! it binds to any field index. Matchers (regexes, automata, CIDR blocks) are built here, once.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 use dcf_parser::{
     ContentView, FieldType, Match, MatchKind, Node, Operand, RuleView, Target, ValueList,
 };
@@ -20,32 +19,10 @@ use crate::limits::{
     LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS, REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT,
 };
 use crate::net::Net;
+use crate::prefilter::{Group, LiteralId, Literals, Need, plan};
 use crate::program::{
-    CompiledRule, ENode, FieldFilter, Leaf, RuleInfo, Ruleset, Sel, TemplateProgram, TextTest,
+    CompiledRule, ENode, Leaf, RuleInfo, Ruleset, Sel, TemplateProgram, TextTest,
 };
-
-/// Literals of which one must occur (folded) in a field: a disjunction.
-type Group = Vec<(Sel, String)>;
-
-/// What an expression needs from an event's literals to have any chance of being true.
-#[derive(Clone, Debug)]
-enum Need {
-    /// It can never be true.
-    Never,
-    /// Every group must have a hit; no groups means no literal is needed.
-    All(Vec<Group>),
-}
-
-impl Need {
-    fn none() -> Need {
-        Need::All(Vec::new())
-    }
-}
-
-/// Shortest literal of a group: longer literals hit benign text less often.
-fn group_strength(group: &Group) -> usize {
-    group.iter().map(|(_, l)| l.len()).min().unwrap_or(0)
-}
 
 /// Binds `view` to `interface` and compiles it. Does not check signature, times or sequence:
 /// that is the loader's job; `dcf test` uses this directly to run content in this interpreter.
@@ -156,12 +133,20 @@ fn bind(
     Ok(())
 }
 
-/// The distinct literals of one prefilter and, for each, the rules whose pivot it is.
-#[derive(Default)]
-struct PatternSet {
-    patterns: Vec<String>,
-    index: HashMap<String, usize>,
-    pivot_rules: Vec<Vec<u32>>,
+/// Whether a leaf can be answered from its field's prefilter hits: a long any-of list of
+/// non-empty case-insensitive contains literals (the prefilter scans folded text).
+fn answered_by_prefilter(leaf: &Leaf) -> Option<(Sel, &[Box<str>])> {
+    match leaf {
+        Leaf::Text {
+            sel,
+            folded: true,
+            all_of: false,
+            test: TextTest::Contains(values),
+        } if values.len() > LINEAR_LIST_MAX && values.iter().all(|v| !v.is_empty()) => {
+            Some((*sel, values))
+        }
+        _ => None,
+    }
 }
 
 struct ProgramBuilder<'i> {
@@ -170,7 +155,11 @@ struct ProgramBuilder<'i> {
     nodes: Vec<ENode>,
     children: Vec<u32>,
     leaves: Vec<Leaf>,
+    /// What each node needs; a node's need is taken when its parent is built.
     needs: Vec<Need>,
+    literals: Literals,
+    /// Leaves answered from the prefilter's hits, with the ids of their literals.
+    answered: Vec<(u32, Sel, Vec<LiteralId>)>,
 }
 
 impl<'i> ProgramBuilder<'i> {
@@ -182,6 +171,8 @@ impl<'i> ProgramBuilder<'i> {
             children: Vec::new(),
             leaves: Vec::new(),
             needs: Vec::new(),
+            literals: Literals::default(),
+            answered: Vec::new(),
         }
     }
 
@@ -191,13 +182,14 @@ impl<'i> ProgramBuilder<'i> {
         (self.nodes.len() - 1) as u32
     }
 
-    /// Pops `n` operands and stores them as one child range.
-    fn children_of(&mut self, stack: &mut Vec<u32>, n: u32) -> (u32, u32, Vec<u32>) {
+    /// Pops `n` operands, stores them as one child range and takes their needs.
+    fn children_of(&mut self, stack: &mut Vec<u32>, n: u32) -> (u32, u32, Vec<Need>) {
         let at = stack.len().saturating_sub(n as usize);
         let popped = stack.split_off(at);
         let first = self.children.len() as u32;
         self.children.extend_from_slice(&popped);
-        (first, popped.len() as u32, popped)
+        let needs = popped.iter().map(|&k| self.take_need(k)).collect();
+        (first, popped.len() as u32, needs)
     }
 
     fn add_rule(&mut self, rule: &RuleView<'_>, index: u32) -> Result<(), LoadError> {
@@ -205,27 +197,26 @@ impl<'i> ProgramBuilder<'i> {
         for node in rule.expression() {
             let id = match node {
                 Node::And { children } => {
-                    let (first, len, kids) = self.children_of(&mut stack, children);
-                    let need = self.and_need(&kids);
+                    let (first, len, needs) = self.children_of(&mut stack, children);
+                    let need = Need::and(needs, &self.literals, MAX_PREFILTER_GROUPS);
                     self.push(ENode::And { first, len }, need)
                 }
                 Node::Or { children } => {
-                    let (first, len, kids) = self.children_of(&mut stack, children);
-                    let need = self.or_need(&kids);
-                    self.push(ENode::Or { first, len }, need)
+                    let (first, len, needs) = self.children_of(&mut stack, children);
+                    self.push(ENode::Or { first, len }, Need::or(needs))
                 }
                 Node::Not => {
                     let child = stack.pop().unwrap_or(u32::MAX);
                     self.push(ENode::Not(child), Need::none())
                 }
                 Node::AtLeast { required, children } => {
-                    let (first, len, kids) = self.children_of(&mut stack, children);
+                    let (first, len, needs) = self.children_of(&mut stack, children);
                     let need = if required == 0 {
                         Need::none()
                     } else if required > len {
                         Need::Never
                     } else {
-                        self.or_need(&kids)
+                        Need::or(needs)
                     };
                     self.push(
                         ENode::AtLeast {
@@ -243,9 +234,15 @@ impl<'i> ProgramBuilder<'i> {
                     self.leaf(Leaf::Compare { field, op, value }, Need::none())
                 }
                 Node::Match(m) => {
-                    let (leaf, group) = build_match(&m, rule)?;
-                    let need = Need::All(group.into_iter().collect());
-                    self.leaf(leaf, need)
+                    let (leaf, group) = build_match(&m, rule, &mut self.literals)?;
+                    if let Some((sel, values)) = answered_by_prefilter(&leaf) {
+                        let ids = values
+                            .iter()
+                            .map(|v| self.literals.intern(sel, v))
+                            .collect();
+                        self.answered.push((self.leaves.len() as u32, sel, ids));
+                    }
+                    self.leaf(leaf, Need::All(group.into_iter().collect()))
                 }
             };
             stack.push(id);
@@ -261,184 +258,34 @@ impl<'i> ProgramBuilder<'i> {
         self.push(ENode::Leaf(l), need)
     }
 
-    fn need(&self, node: u32) -> Need {
+    fn take_need(&mut self, node: u32) -> Need {
         self.needs
-            .get(node as usize)
-            .cloned()
-            .unwrap_or_else(Need::none)
+            .get_mut(node as usize)
+            .map_or_else(Need::none, |n| std::mem::replace(n, Need::none()))
     }
 
-    /// AND needs what every child needs: the union of their groups, strongest first, capped.
-    fn and_need(&self, kids: &[u32]) -> Need {
-        let mut groups = Vec::new();
-        for &k in kids {
-            match self.need(k) {
-                Need::Never => return Need::Never,
-                Need::All(g) => groups.extend(g),
-            }
-        }
-        groups.sort_by_key(|g| std::cmp::Reverse(group_strength(g)));
-        groups.truncate(MAX_PREFILTER_GROUPS);
-        Need::All(groups)
-    }
-
-    /// OR (and AT_LEAST) needs something of some child: one group made of each possible
-    /// child's strongest group, or nothing if a child needs nothing.
-    fn or_need(&self, kids: &[u32]) -> Need {
-        let mut union = Group::new();
-        let mut possible = false;
-        for &k in kids {
-            match self.need(k) {
-                Need::Never => {}
-                Need::All(groups) => {
-                    possible = true;
-                    match groups.into_iter().next() {
-                        Some(strongest) => union.extend(strongest),
-                        None => return Need::none(),
-                    }
-                }
-            }
-        }
-        if possible {
-            Need::All(vec![union])
-        } else {
-            Need::Never
-        }
-    }
-
-    fn finish(self) -> TemplateProgram {
-        let mut always = Vec::new();
-        let mut rule_groups: Vec<Vec<Group>> = Vec::with_capacity(self.rules.len());
-        for (position, rule) in self.rules.iter().enumerate() {
-            rule_groups.push(match self.need(rule.root) {
-                // Never true: no literal can make it a candidate, and it is not always run.
-                Need::Never => Vec::new(),
-                Need::All(groups) if groups.is_empty() => {
-                    always.push(position as u32);
-                    Vec::new()
-                }
-                Need::All(groups) => groups,
-            });
-        }
-        // How many rules use each literal: a rule's pivot is its group whose literals are
-        // shared by the fewest rules, so that a common literal fans out to few candidates.
-        let mut usage: HashMap<(Sel, &str), u32> = HashMap::new();
-        for groups in &rule_groups {
-            let distinct: HashSet<(Sel, &str)> = groups
-                .iter()
-                .flatten()
-                .map(|(sel, l)| (*sel, l.as_str()))
-                .collect();
-            for key in distinct {
-                *usage.entry(key).or_default() += 1;
-            }
-        }
-        let cost = |group: &Group| -> u64 {
-            group
-                .iter()
-                .map(|(sel, l)| u64::from(usage.get(&(*sel, l.as_str())).copied().unwrap_or(0)))
-                .sum()
-        };
-        let mut filters: BTreeMap<Sel, PatternSet> = BTreeMap::new();
-        let mut local_checks: Vec<Vec<Vec<(Sel, usize)>>> = Vec::with_capacity(rule_groups.len());
-        for (position, groups) in rule_groups.iter().enumerate() {
-            let pivot = groups
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, g)| cost(g))
-                .map(|(i, _)| i);
-            let mut checks = Vec::new();
-            for (g, group) in groups.iter().enumerate() {
-                let mut check = Vec::new();
-                for (sel, literal) in group {
-                    let set = filters.entry(*sel).or_default();
-                    let p = *set.index.entry(literal.clone()).or_insert_with(|| {
-                        set.patterns.push(literal.clone());
-                        set.pivot_rules.push(Vec::new());
-                        set.patterns.len() - 1
-                    });
-                    if Some(g) == pivot {
-                        if let Some(list) = set.pivot_rules.get_mut(p)
-                            && list.last() != Some(&(position as u32))
-                        {
-                            list.push(position as u32);
-                        }
-                    } else {
-                        check.push((*sel, p));
-                    }
-                }
-                if Some(g) != pivot {
-                    checks.push(check);
-                }
-            }
-            local_checks.push(checks);
-        }
-        let mut field_filters = Vec::new();
-        let mut first_pattern: HashMap<Sel, u32> = HashMap::new();
-        let mut pattern_count: u32 = 0;
-        let mut unfiltered: HashSet<Sel> = HashSet::new();
-        for (
-            sel,
-            PatternSet {
-                patterns,
-                pivot_rules,
-                ..
-            },
-        ) in filters
-        {
-            // A contiguous NFA, not a DFA: on SigmaHQ's rules DFAs made the loaded content
-            // 3.3x larger (70.6 against 21.2 MiB) and its load 1.6x slower, and scanned no
-            // faster (BENCHMARKS.md, Sigma content in the sensor).
-            let kind = Some(AhoCorasickKind::ContiguousNFA);
-            let built = AhoCorasick::builder()
-                .match_kind(AcMatchKind::Standard)
-                .kind(kind)
-                .build(&patterns);
-            match built {
-                Ok(automaton) => {
-                    first_pattern.insert(sel, pattern_count);
-                    pattern_count = pattern_count.saturating_add(patterns.len() as u32);
-                    field_filters.push(FieldFilter {
-                        sel,
-                        automaton,
-                        first_pattern: first_pattern.get(&sel).copied().unwrap_or(0),
-                        pivot_rules: pivot_rules.into_iter().map(Vec::into_boxed_slice).collect(),
-                    });
-                }
-                // An automaton too large to build: rules that depend on it lose the prefilter
-                // (they are always evaluated), never correctness.
-                Err(_) => {
-                    unfiltered.insert(sel);
-                }
-            }
-        }
-        let mut checks: Vec<Box<[Box<[u32]>]>> = Vec::with_capacity(local_checks.len());
-        for (position, (groups, local)) in rule_groups.iter().zip(local_checks).enumerate() {
-            if groups
-                .iter()
-                .flatten()
-                .any(|(sel, _)| unfiltered.contains(sel))
+    fn finish(mut self) -> TemplateProgram {
+        let roots: Vec<u32> = self.rules.iter().map(|r| r.root).collect();
+        let needs = roots.into_iter().map(|root| self.take_need(root)).collect();
+        let answered_ids: Vec<LiteralId> = self
+            .answered
+            .iter()
+            .flat_map(|(_, _, ids)| ids.iter().copied())
+            .collect();
+        let plan = plan(&self.literals, needs, &answered_ids);
+        for (l, sel, ids) in std::mem::take(&mut self.answered) {
+            // A leaf whose field got no finder (too large to build) keeps comparing values.
+            if plan.scanned.contains(&sel)
+                && let Some(Leaf::Text { test, .. }) = self.leaves.get_mut(l as usize)
+                && let TextTest::Contains(values) = test
             {
-                always.push(position as u32);
-                checks.push(Box::default());
-                continue;
+                let values = std::mem::take(values);
+                *test = TextTest::AnyPatternHit {
+                    patterns: ids.into_boxed_slice(),
+                    values,
+                };
             }
-            checks.push(
-                local
-                    .into_iter()
-                    .map(|group| {
-                        group
-                            .into_iter()
-                            .filter_map(|(sel, p)| {
-                                Some(first_pattern.get(&sel)?.saturating_add(p as u32))
-                            })
-                            .collect()
-                    })
-                    .collect(),
-            );
         }
-        always.sort_unstable();
-        always.dedup();
         let string_fields = self
             .interface
             .fields
@@ -455,10 +302,10 @@ impl<'i> ProgramBuilder<'i> {
             nodes: self.nodes,
             children: self.children,
             leaves: self.leaves,
-            filters: field_filters,
-            always,
-            pattern_count: pattern_count as usize,
-            checks,
+            filters: plan.filters,
+            always: plan.always,
+            pattern_count: self.literals.count(),
+            checks: plan.checks,
         }
     }
 }
@@ -521,25 +368,41 @@ pub fn glob_to_regex(glob: &str) -> (String, String) {
     (re, longest)
 }
 
-/// The literal group of a leaf over `literals` (already in comparison form): any one value
-/// for all-of, every value for any-of; none when some needed value gives no literal.
-fn values_group(sel: Sel, literals: &[String], all_of: bool) -> Option<Group> {
+/// The literal group of a leaf over `values` (in comparison form; `folded` if already folded):
+/// any one value for all-of, every value for any-of; none when some needed value gives no
+/// literal.
+fn values_group<S: AsRef<str>>(
+    sel: Sel,
+    values: &[S],
+    all_of: bool,
+    folded: bool,
+    literals: &mut Literals,
+) -> Option<Group> {
+    let mut intern = |v: &str| {
+        if folded {
+            literals.intern(sel, v)
+        } else {
+            literals.intern(sel, &fold(v))
+        }
+    };
     if all_of {
-        return literals
+        return values
             .iter()
-            .filter(|l| !l.is_empty())
-            .max_by_key(|l| l.len())
-            .map(|l| vec![(sel, fold(l))]);
+            .map(AsRef::as_ref)
+            .filter(|v| !v.is_empty())
+            .max_by_key(|v| v.len())
+            .map(|v| vec![intern(v)]);
     }
-    if literals.iter().any(String::is_empty) {
+    if values.iter().any(|v| v.as_ref().is_empty()) {
         return None;
     }
-    Some(literals.iter().map(|l| (sel, fold(l))).collect())
+    Some(values.iter().map(|v| intern(v.as_ref())).collect())
 }
 
 fn build_match(
     m: &Match<ValueList<'_>>,
     rule: &RuleView<'_>,
+    literals: &mut Literals,
 ) -> Result<(Leaf, Option<Group>), LoadError> {
     let sel = match m.target {
         Target::Field(f) => Sel::Field(f),
@@ -594,47 +457,43 @@ fn build_match(
                     prepared
                         .iter()
                         .map(|v| v.clone().into_boxed_str())
-                        .collect::<HashSet<_>>(),
+                        .collect::<foldhash::HashSet<_>>(),
                 )
             } else {
                 TextTest::Equals(boxed())
             };
-            (text(test), values_group(sel, &prepared, m.all_of))
+            (
+                text(test),
+                values_group(sel, &prepared, m.all_of, folded, literals),
+            )
         }
-        MatchKind::Contains => {
-            let contiguous = || {
-                AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&prepared)
-            };
-            let test = match many.then(contiguous) {
-                Some(Ok(automaton)) => TextTest::ContainsAny(automaton),
-                _ => TextTest::Contains(boxed()),
-            };
-            (text(test), values_group(sel, &prepared, m.all_of))
-        }
+        // Long any-of lists are answered from the prefilter's hits (`finish`).
+        MatchKind::Contains => (
+            text(TextTest::Contains(boxed())),
+            values_group(sel, &prepared, m.all_of, folded, literals),
+        ),
         MatchKind::StartsWith => (
             text(TextTest::StartsWith(boxed())),
-            values_group(sel, &prepared, m.all_of),
+            values_group(sel, &prepared, m.all_of, folded, literals),
         ),
         MatchKind::EndsWith => (
             text(TextTest::EndsWith(boxed())),
-            values_group(sel, &prepared, m.all_of),
+            values_group(sel, &prepared, m.all_of, folded, literals),
         ),
         MatchKind::Glob => {
             let mut patterns = Vec::with_capacity(prepared.len());
-            let mut literals = Vec::with_capacity(prepared.len());
+            let mut runs = Vec::with_capacity(prepared.len());
             for glob in &prepared {
                 let (re, literal) = glob_to_regex(glob);
                 let compiled = build_regex(&re, false).map_err(|e| {
                     rejected(SensorCode::BadGlob, rule, format!("glob `{glob}`: {e}"))
                 })?;
                 patterns.push(compiled);
-                literals.push(literal);
+                runs.push(literal);
             }
             (
                 text(TextTest::Patterns(patterns)),
-                values_group(sel, &literals, m.all_of),
+                values_group(sel, &runs, m.all_of, folded, literals),
             )
         }
         MatchKind::Regex => {

@@ -8,8 +8,9 @@
 //! - [`Ruleset::evaluate`] runs the bound rules of an [`Event`]'s template type. Every field
 //!   access is bounds-checked; an event shorter than its template's interface is refused with
 //!   [`SensorCode::EventTooShort`] before any rule runs. Regexes come from the `regex` crate
-//!   (linear time, size-limited); literal lists use Aho-Corasick automata; a per-field literal
-//!   prefilter selects the few rules worth evaluating for each event.
+//!   (linear time, size-limited); a per-field literal prefilter (Aho-Corasick automata over
+//!   short atoms of the literals, verified on a hit) selects the few rules worth evaluating
+//!   for each event and answers long contains lists.
 //! - [`compile`] binds a parsed content to an interface without the signature, time and
 //!   sequence checks, for dry runs (`dcf test`).
 //!
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod atoms;
 mod compile;
 mod error;
 mod event;
@@ -26,6 +28,7 @@ mod interface;
 pub mod limits;
 mod loader;
 mod net;
+mod prefilter;
 mod program;
 
 pub use compile::{compile, glob_to_regex};

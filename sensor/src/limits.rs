@@ -6,7 +6,10 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
 /// Nesting limit of a regular expression's syntax tree.
 pub const REGEX_NEST_LIMIT: u32 = 64;
-/// Any-of lists longer than this use a hash set (equals) or an automaton (contains).
+/// Any-of lists longer than this use a hash set (equals) or the prefilter's hits (contains).
 pub const LINEAR_LIST_MAX: usize = 8;
 /// Most literal groups a rule's prefilter requires to hit before the rule is evaluated.
 pub const MAX_PREFILTER_GROUPS: usize = 3;
+/// Length of the atom (the window of a literal the prefilter automata are built over): longer
+/// atoms hit ordinary text less often, shorter ones make smaller automata.
+pub const ATOM_LEN: usize = 4;

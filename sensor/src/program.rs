@@ -5,13 +5,12 @@
 //! evaluating. Evaluation reads a field only through `Event::get`, which is bounds-checked,
 //! and an event shorter than its template's interface is refused before any rule runs.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 
-use aho_corasick::AhoCorasick;
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
 use regex::Regex;
 
+use crate::atoms::{LiteralFinder, LiteralSink};
 use crate::error::{EvalError, SensorCode};
 use crate::event::{Event, Value};
 use crate::fold::fold_into;
@@ -253,9 +252,16 @@ pub(crate) enum ENode {
 #[derive(Debug)]
 pub(crate) enum TextTest {
     Equals(Vec<Box<str>>),
-    EqualsSet(HashSet<Box<str>>),
+    EqualsSet(foldhash::HashSet<Box<str>>),
     Contains(Vec<Box<str>>),
-    ContainsAny(AhoCorasick),
+    /// A long any-of contains list whose literals are all in the prefilter of the leaf's
+    /// field: true if any of these program-wide pattern ids occurred in this event, so the
+    /// field is scanned once for the prefilter and the leaf together. Exhaustive evaluation,
+    /// which runs no prefilter, compares the values one by one instead.
+    AnyPatternHit {
+        patterns: Box<[u32]>,
+        values: Vec<Box<str>>,
+    },
     StartsWith(Vec<Box<str>>),
     EndsWith(Vec<Box<str>>),
     /// Globs and regular expressions, compiled.
@@ -304,10 +310,10 @@ pub(crate) struct CompiledRule {
 #[derive(Debug)]
 pub(crate) struct FieldFilter {
     pub(crate) sel: Sel,
-    pub(crate) automaton: AhoCorasick,
-    /// Program-wide id of this automaton's pattern 0.
-    pub(crate) first_pattern: u32,
-    /// For each pattern of the automaton, the rules (positions) whose pivot group it is in.
+    pub(crate) finder: LiteralFinder,
+    /// For each literal of the finder, its program-wide id.
+    pub(crate) patterns: Box<[u32]>,
+    /// For each literal of the finder, the rules (positions) whose pivot group it is in.
     pub(crate) pivot_rules: Vec<Box<[u32]>>,
 }
 
@@ -341,11 +347,6 @@ impl TemplateProgram {
         prefilter: bool,
     ) {
         scratch.begin(self.field_count, self.rules.len(), self.pattern_count);
-        if !prefilter {
-            for r in 0..self.rules.len() as u32 {
-                scratch.marks.mark(r);
-            }
-        }
         for filter in self.filters.iter().filter(|_| prefilter) {
             match filter.sel {
                 Sel::Field(f) => self.run_filter(filter, event, f, scratch),
@@ -356,8 +357,14 @@ impl TemplateProgram {
                 }
             }
         }
-        for &r in &self.always {
-            scratch.marks.mark(r);
+        if prefilter {
+            for &r in &self.always {
+                scratch.marks.mark(r);
+            }
+        } else {
+            for r in 0..self.rules.len() as u32 {
+                scratch.marks.mark(r);
+            }
         }
         if scratch.marks.candidates.is_empty() {
             return;
@@ -371,7 +378,7 @@ impl TemplateProgram {
             let verified = !prefilter || self.checks_pass(r, &scratch.marks);
             if verified
                 && let Some(rule) = self.rules.get(r as usize)
-                && self.eval_node(rule.root, event, scratch)
+                && self.eval_node(rule.root, event, scratch, prefilter)
             {
                 out.push(rule.index);
             }
@@ -398,20 +405,13 @@ impl TemplateProgram {
         let Some(text) = scratch.fold.get(event, field) else {
             return;
         };
-        for hit in filter.automaton.find_overlapping_iter(text) {
-            let pattern = hit.pattern().as_usize();
-            if !scratch
-                .marks
-                .hit_pattern(filter.first_pattern.saturating_add(pattern as u32))
-            {
-                continue;
-            }
-            if let Some(rules) = filter.pivot_rules.get(pattern) {
-                for &rule in rules.iter() {
-                    scratch.marks.mark(rule);
-                }
-            }
-        }
+        filter.finder.find(
+            text,
+            &mut FilterSink {
+                marks: &mut scratch.marks,
+                filter,
+            },
+        );
     }
 
     fn child(&self, at: u32) -> u32 {
@@ -419,15 +419,28 @@ impl TemplateProgram {
     }
 
     /// Evaluates node `n`. Recursion depth is bounded by the format's expression depth limit.
-    fn eval_node(&self, n: u32, event: &Event<'_>, scratch: &Scratch) -> bool {
+    /// `prefilter` says whether the filters ran, so their hits can answer leaves.
+    fn eval_node(&self, n: u32, event: &Event<'_>, scratch: &Scratch, prefilter: bool) -> bool {
         match self.nodes.get(n as usize) {
             None => false,
             Some(ENode::Const(b)) => *b,
-            Some(ENode::And { first, len }) => (0..*len)
-                .all(|i| self.eval_node(self.child(first.saturating_add(i)), event, scratch)),
-            Some(ENode::Or { first, len }) => (0..*len)
-                .any(|i| self.eval_node(self.child(first.saturating_add(i)), event, scratch)),
-            Some(ENode::Not(c)) => !self.eval_node(*c, event, scratch),
+            Some(ENode::And { first, len }) => (0..*len).all(|i| {
+                self.eval_node(
+                    self.child(first.saturating_add(i)),
+                    event,
+                    scratch,
+                    prefilter,
+                )
+            }),
+            Some(ENode::Or { first, len }) => (0..*len).any(|i| {
+                self.eval_node(
+                    self.child(first.saturating_add(i)),
+                    event,
+                    scratch,
+                    prefilter,
+                )
+            }),
+            Some(ENode::Not(c)) => !self.eval_node(*c, event, scratch, prefilter),
             Some(ENode::AtLeast {
                 required,
                 first,
@@ -440,7 +453,12 @@ impl TemplateProgram {
                         break;
                     }
                     left = left.saturating_sub(1);
-                    if self.eval_node(self.child(first.saturating_add(i)), event, scratch) {
+                    if self.eval_node(
+                        self.child(first.saturating_add(i)),
+                        event,
+                        scratch,
+                        prefilter,
+                    ) {
                         hits = hits.saturating_add(1);
                     }
                 }
@@ -449,14 +467,24 @@ impl TemplateProgram {
             Some(ENode::Leaf(l)) => self
                 .leaves
                 .get(*l as usize)
-                .is_some_and(|leaf| self.eval_leaf(leaf, event, scratch)),
+                .is_some_and(|leaf| self.eval_leaf(leaf, event, scratch, prefilter)),
         }
     }
 
-    fn eval_leaf(&self, leaf: &Leaf, event: &Event<'_>, scratch: &Scratch) -> bool {
+    fn eval_leaf(
+        &self,
+        leaf: &Leaf,
+        event: &Event<'_>,
+        scratch: &Scratch,
+        prefilter: bool,
+    ) -> bool {
         match leaf {
             Leaf::Exists(f) => event.get(*f).is_some_and(|v| !matches!(v, Value::Null)),
             Leaf::IsNull(f) => event.get(*f).is_none_or(|v| matches!(v, Value::Null)),
+            Leaf::Text {
+                test: TextTest::AnyPatternHit { patterns, .. },
+                ..
+            } if prefilter => patterns.iter().any(|&p| scratch.marks.has_pattern(p)),
             Leaf::Text {
                 sel: Sel::Field(f),
                 folded,
@@ -531,6 +559,32 @@ impl TemplateProgram {
     }
 }
 
+/// Records a filter's literal hits as pattern marks, and makes the rules they pivot candidates.
+struct FilterSink<'a> {
+    marks: &'a mut Marks,
+    filter: &'a FieldFilter,
+}
+
+impl LiteralSink for FilterSink<'_> {
+    fn known(&self, literal: u32) -> bool {
+        self.filter
+            .patterns
+            .get(literal as usize)
+            .is_some_and(|&p| self.marks.has_pattern(p))
+    }
+
+    fn found(&mut self, literal: u32) {
+        if let Some(&p) = self.filter.patterns.get(literal as usize)
+            && self.marks.hit_pattern(p)
+            && let Some(rules) = self.filter.pivot_rules.get(literal as usize)
+        {
+            for &rule in rules.iter() {
+                self.marks.mark(rule);
+            }
+        }
+    }
+}
+
 /// The text of a string field, folded (from the scratch) or as supplied.
 fn text_of<'a>(
     event: &Event<'a>,
@@ -561,7 +615,8 @@ impl TextTest {
             TextTest::Equals(values) => check(values, &|v| text == v),
             TextTest::EqualsSet(set) => set.contains(text),
             TextTest::Contains(values) => check(values, &|v| text.contains(v)),
-            TextTest::ContainsAny(automaton) => automaton.is_match(text),
+            // With the prefilter, answered from its marks before any text is read (`eval_leaf`).
+            TextTest::AnyPatternHit { values, .. } => check(values, &|v| text.contains(v)),
             TextTest::StartsWith(values) => check(values, &|v| text.starts_with(v)),
             TextTest::EndsWith(values) => check(values, &|v| text.ends_with(v)),
             TextTest::Patterns(patterns) => {

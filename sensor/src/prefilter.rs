@@ -1,0 +1,268 @@
+//! Planning a template program's literal prefilter.
+//!
+//! Every literal a leaf needs is interned once per selector (a field, or every string field
+//! for keywords) and named by an id from then on: a rule's requirements, the finders and the
+//! leaves answered from the finders' hits all refer to ids, so planning copies and hashes no
+//! text after interning. An event's hits are recorded per id (`Marks` in `program.rs`).
+
+use std::collections::BTreeMap;
+
+use crate::atoms::LiteralFinder;
+use crate::program::{FieldFilter, Sel};
+
+/// Index of an interned literal within one template program.
+pub(crate) type LiteralId = u32;
+
+/// The distinct literals of one template program, per selector.
+#[derive(Default)]
+pub(crate) struct Literals {
+    index: BTreeMap<Sel, foldhash::HashMap<Box<str>, LiteralId>>,
+    texts: Vec<Box<str>>,
+    sels: Vec<Sel>,
+}
+
+impl Literals {
+    /// The id of `text` (folded) under `sel`, added if new.
+    pub(crate) fn intern(&mut self, sel: Sel, text: &str) -> LiteralId {
+        let index = self.index.entry(sel).or_default();
+        if let Some(&id) = index.get(text) {
+            return id;
+        }
+        let id = self.texts.len() as LiteralId;
+        index.insert(text.into(), id);
+        self.texts.push(text.into());
+        self.sels.push(sel);
+        id
+    }
+
+    /// Number of distinct literals: ids are below this.
+    pub(crate) fn count(&self) -> usize {
+        self.texts.len()
+    }
+
+    fn len_of(&self, id: LiteralId) -> usize {
+        self.texts.get(id as usize).map_or(0, |t| t.len())
+    }
+
+    fn sel_of(&self, id: LiteralId) -> Option<Sel> {
+        self.sels.get(id as usize).copied()
+    }
+}
+
+/// Literals of which one must occur in the folded text of their selector: a disjunction.
+pub(crate) type Group = Vec<LiteralId>;
+
+/// What an expression needs from an event's literals to have any chance of being true.
+#[derive(Clone, Debug)]
+pub(crate) enum Need {
+    /// It can never be true.
+    Never,
+    /// Every group must have a hit; no groups means no literal is needed.
+    All(Vec<Group>),
+}
+
+impl Need {
+    /// Needs no literal.
+    pub(crate) fn none() -> Need {
+        Need::All(Vec::new())
+    }
+
+    /// What an AND needs: every child's groups, strongest first, at most `max_groups`.
+    pub(crate) fn and(children: Vec<Need>, literals: &Literals, max_groups: usize) -> Need {
+        let mut groups = Vec::new();
+        for child in children {
+            match child {
+                Need::Never => return Need::Never,
+                Need::All(g) => groups.extend(g),
+            }
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(group_strength(g, literals)));
+        groups.truncate(max_groups);
+        Need::All(groups)
+    }
+
+    /// What an OR (or an AT_LEAST of at least one) needs: one group made of each possible
+    /// child's strongest group, or nothing if some child needs nothing.
+    pub(crate) fn or(children: Vec<Need>) -> Need {
+        let mut union = Group::new();
+        let mut possible = false;
+        for child in children {
+            match child {
+                Need::Never => {}
+                Need::All(groups) => {
+                    possible = true;
+                    match groups.into_iter().next() {
+                        Some(strongest) => union.extend(strongest),
+                        None => return Need::none(),
+                    }
+                }
+            }
+        }
+        if possible {
+            Need::All(vec![union])
+        } else {
+            Need::Never
+        }
+    }
+}
+
+/// Shortest literal of a group: longer literals hit benign text less often.
+fn group_strength(group: &Group, literals: &Literals) -> usize {
+    group
+        .iter()
+        .map(|&id| literals.len_of(id))
+        .min()
+        .unwrap_or(0)
+}
+
+/// The prefilter of a template program.
+pub(crate) struct Plan {
+    /// One finder per selector that has literals.
+    pub(crate) filters: Vec<FieldFilter>,
+    /// Rules (positions) evaluated for every event: no literal to filter on.
+    pub(crate) always: Vec<u32>,
+    /// For each rule, its literal groups besides the pivot: each needs a hit.
+    pub(crate) checks: Vec<Box<[Box<[LiteralId]>]>>,
+    /// Whether a selector got a finder, so its literals' hits are known in every event.
+    pub(crate) scanned: Vec<Sel>,
+}
+
+/// Plans the prefilter for rules needing `needs` (one per rule, by position). `answered`
+/// literals go into the finders whether or not a rule needs them: leaves read their hits.
+///
+/// Each rule gets one pivot group, the one whose literals are shared by the fewest rules, so
+/// that a common literal fans out to few candidates; its other groups become checks.
+pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]) -> Plan {
+    let mut always = Vec::new();
+    let mut rule_groups: Vec<Vec<Group>> = Vec::with_capacity(needs.len());
+    for (position, need) in needs.into_iter().enumerate() {
+        rule_groups.push(match need {
+            // Never true: no literal can make it a candidate, and it is not always run.
+            Need::Never => Vec::new(),
+            Need::All(groups) if groups.is_empty() => {
+                always.push(position as u32);
+                Vec::new()
+            }
+            Need::All(groups) => groups,
+        });
+    }
+    // How many rules use each literal, each rule counted once.
+    let mut usage = vec![0u32; literals.count()];
+    let mut last_rule = vec![u32::MAX; literals.count()];
+    for (position, groups) in rule_groups.iter().enumerate() {
+        for &id in groups.iter().flatten() {
+            if let (Some(last), Some(used)) =
+                (last_rule.get_mut(id as usize), usage.get_mut(id as usize))
+                && *last != position as u32
+            {
+                *last = position as u32;
+                *used = used.saturating_add(1);
+            }
+        }
+    }
+    let cost = |group: &Group| -> u64 {
+        group
+            .iter()
+            .map(|&id| u64::from(usage.get(id as usize).copied().unwrap_or(0)))
+            .sum()
+    };
+    // The literals each finder holds, and each one's index in its finder.
+    let mut members: BTreeMap<Sel, Vec<LiteralId>> = BTreeMap::new();
+    let mut local = vec![u32::MAX; literals.count()];
+    let mut admit = |id: LiteralId| {
+        if let (Some(slot), Some(sel)) = (local.get_mut(id as usize), literals.sel_of(id))
+            && *slot == u32::MAX
+        {
+            let list = members.entry(sel).or_default();
+            *slot = list.len() as u32;
+            list.push(id);
+        }
+    };
+    for &id in rule_groups.iter().flatten().flatten().chain(answered) {
+        admit(id);
+    }
+    let mut pivot_rules: BTreeMap<Sel, Vec<Vec<u32>>> = members
+        .iter()
+        .map(|(sel, ids)| (*sel, vec![Vec::new(); ids.len()]))
+        .collect();
+    let mut checks: Vec<Vec<Box<[LiteralId]>>> = Vec::with_capacity(rule_groups.len());
+    for (position, groups) in rule_groups.iter().enumerate() {
+        let pivot = groups
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, g)| cost(g))
+            .map(|(i, _)| i);
+        let mut rule_checks = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            if Some(g) != pivot {
+                rule_checks.push(group.clone().into_boxed_slice());
+                continue;
+            }
+            for &id in group {
+                let Some(sel) = literals.sel_of(id) else {
+                    continue;
+                };
+                if let Some(list) = pivot_rules
+                    .get_mut(&sel)
+                    .and_then(|lists| lists.get_mut(*local.get(id as usize)? as usize))
+                    && list.last() != Some(&(position as u32))
+                {
+                    list.push(position as u32);
+                }
+            }
+        }
+        checks.push(rule_checks);
+    }
+    let mut filters = Vec::with_capacity(members.len());
+    let mut scanned = Vec::with_capacity(members.len());
+    for (sel, ids) in members {
+        let texts: Vec<&[u8]> = ids
+            .iter()
+            .map(|&id| {
+                literals
+                    .texts
+                    .get(id as usize)
+                    .map_or(&[][..], |t| t.as_bytes())
+            })
+            .collect();
+        // A finder too large to build: rules that depend on it lose the prefilter (they are
+        // always evaluated), never correctness.
+        let Ok(finder) = LiteralFinder::new(&texts) else {
+            continue;
+        };
+        scanned.push(sel);
+        filters.push(FieldFilter {
+            sel,
+            finder,
+            patterns: ids.into_boxed_slice(),
+            pivot_rules: pivot_rules
+                .remove(&sel)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Vec::into_boxed_slice)
+                .collect(),
+        });
+    }
+    let mut final_checks = Vec::with_capacity(checks.len());
+    for (position, (groups, rule_checks)) in rule_groups.iter().zip(checks).enumerate() {
+        let unscanned = groups.iter().flatten().any(|&id| {
+            literals
+                .sel_of(id)
+                .is_none_or(|sel| !scanned.contains(&sel))
+        });
+        if unscanned {
+            always.push(position as u32);
+            final_checks.push(Box::default());
+        } else {
+            final_checks.push(rule_checks.into_boxed_slice());
+        }
+    }
+    always.sort_unstable();
+    always.dedup();
+    Plan {
+        filters,
+        always,
+        checks: final_checks,
+        scanned,
+    }
+}
