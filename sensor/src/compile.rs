@@ -14,6 +14,7 @@ use regex::{Regex, RegexBuilder};
 
 use crate::error::{LoadError, SensorCode};
 use crate::fold::fold;
+use crate::glob::Glob;
 use crate::interface::{SensorInterface, TemplateInterface};
 use crate::limits::{
     LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS, REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT,
@@ -324,50 +325,6 @@ pub(crate) fn build_regex(pattern: &str, case_insensitive: bool) -> Result<Regex
         .build()
 }
 
-/// Translates a glob (`*`, `?`, `\` escaping `*`, `?` and `\`; any other `\` is literal) into
-/// an anchored regex, and returns its longest literal run for the prefilter.
-pub fn glob_to_regex(glob: &str) -> (String, String) {
-    let mut re = String::from("(?s)^");
-    let (mut run, mut longest) = (String::new(), String::new());
-    let mut chars = glob.chars().peekable();
-    let end_run = |run: &mut String, longest: &mut String| {
-        if run.len() > longest.len() {
-            *longest = std::mem::take(run);
-        }
-        run.clear();
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => {
-                re.push_str(".*");
-                end_run(&mut run, &mut longest);
-            }
-            '?' => {
-                re.push('.');
-                end_run(&mut run, &mut longest);
-            }
-            '\\' => {
-                let literal = match chars.peek() {
-                    Some(&next @ ('*' | '?' | '\\')) => {
-                        chars.next();
-                        next
-                    }
-                    _ => '\\',
-                };
-                re.push_str(&regex::escape(literal.encode_utf8(&mut [0; 4])));
-                run.push(literal);
-            }
-            other => {
-                re.push_str(&regex::escape(other.encode_utf8(&mut [0; 4])));
-                run.push(other);
-            }
-        }
-    }
-    end_run(&mut run, &mut longest);
-    re.push('$');
-    (re, longest)
-}
-
 /// The literal group of a leaf over `values` (in comparison form; `folded` if already folded):
 /// any one value for all-of, every value for any-of; none when some needed value gives no
 /// literal.
@@ -481,20 +438,15 @@ fn build_match(
             values_group(sel, &prepared, m.all_of, folded, literals),
         ),
         MatchKind::Glob => {
-            let mut patterns = Vec::with_capacity(prepared.len());
-            let mut runs = Vec::with_capacity(prepared.len());
-            for glob in &prepared {
-                let (re, literal) = glob_to_regex(glob);
-                let compiled = build_regex(&re, false).map_err(|e| {
-                    rejected(SensorCode::BadGlob, rule, format!("glob `{glob}`: {e}"))
-                })?;
-                patterns.push(compiled);
-                runs.push(literal);
+            let mut globs = Vec::with_capacity(prepared.len());
+            for pattern in &prepared {
+                globs.push(Glob::parse(pattern).map_err(|e| {
+                    rejected(SensorCode::BadGlob, rule, format!("glob `{pattern}`: {e}"))
+                })?);
             }
-            (
-                text(TextTest::Patterns(patterns)),
-                values_group(sel, &runs, m.all_of, folded, literals),
-            )
+            let runs: Vec<&str> = globs.iter().map(Glob::longest_literal).collect();
+            let group = values_group(sel, &runs, m.all_of, folded, literals);
+            (text(TextTest::Globs(globs)), group)
         }
         MatchKind::Regex => {
             let mut patterns = Vec::with_capacity(prepared.len());
@@ -531,21 +483,4 @@ fn build_match(
             )
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_to_regex;
-
-    #[test]
-    fn globs_translate_with_escapes_and_literal_runs() {
-        assert_eq!(
-            glob_to_regex("*\\cmd.exe"),
-            ("(?s)^.*\\\\cmd\\.exe$".to_string(), "\\cmd.exe".to_string())
-        );
-        assert_eq!(glob_to_regex("a\\*b?c").1, "a*b");
-        assert_eq!(glob_to_regex("x\\\\*").0, "(?s)^x\\\\.*$");
-        assert_eq!(glob_to_regex("trailing\\").0, "(?s)^trailing\\\\$");
-        assert_eq!(glob_to_regex("*").1, "");
-    }
 }

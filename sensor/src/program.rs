@@ -14,6 +14,7 @@ use crate::atoms::{LiteralFinder, LiteralSink};
 use crate::error::{EvalError, SensorCode};
 use crate::event::{Event, Value};
 use crate::fold::fold_into;
+use crate::glob::Glob;
 use crate::net::Net;
 
 /// What a match report says about a rule (the DRL requires the author in every report).
@@ -264,7 +265,8 @@ pub(crate) enum TextTest {
     },
     StartsWith(Vec<Box<str>>),
     EndsWith(Vec<Box<str>>),
-    /// Globs and regular expressions, compiled.
+    Globs(Vec<Glob>),
+    /// Regular expressions, compiled.
     Patterns(Vec<Regex>),
 }
 
@@ -619,6 +621,13 @@ impl TextTest {
             TextTest::AnyPatternHit { values, .. } => check(values, &|v| text.contains(v)),
             TextTest::StartsWith(values) => check(values, &|v| text.starts_with(v)),
             TextTest::EndsWith(values) => check(values, &|v| text.ends_with(v)),
+            TextTest::Globs(globs) => {
+                if all_of {
+                    globs.iter().all(|g| g.matches(text))
+                } else {
+                    globs.iter().any(|g| g.matches(text))
+                }
+            }
             TextTest::Patterns(patterns) => {
                 if all_of {
                     patterns.iter().all(|p| p.is_match(text))

@@ -80,8 +80,8 @@ fn match_kinds() {
         ),
         set(&[2, 3, 5])
     );
-    // In a glob `\*` is an escaped, literal star: `*\AppData\*\*.ps1` does not match a real
-    // path, only one with literal stars after `AppData`.
+    // In a glob `\*` is an escaped, literal star and `\\` a backslash: `*\\AppData\*\*.ps1`
+    // does not match a real path, only one with literal stars after `AppData`.
     assert_eq!(
         matches(
             &r,
@@ -266,8 +266,15 @@ fn random_leaf(rng: &mut Rng) -> Node<Vec<String>> {
                     s
                 })
                 .collect();
+            let kind = kinds[rng.below(kinds.len())];
+            // Backslashes are literal in glob operands only when escaped (SPEC.md GLOB).
+            let values = if kind == MatchKind::Glob {
+                values.iter().map(|v| v.replace('\\', "\\\\")).collect()
+            } else {
+                values
+            };
             Node::Match(Match {
-                kind: kinds[rng.below(kinds.len())],
+                kind,
                 target: if rng.below(6) == 0 {
                     Target::Keyword
                 } else {

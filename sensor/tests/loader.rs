@@ -218,6 +218,13 @@ fn malformed_operands_are_refused_at_load() {
     let mut c = base();
     c.rules[1].expression = vec![m(MatchKind::Cidr, 1, &["10.0.0.0/40"])];
     refused(&s, &with_sequence(c, 2), NOW, "E3203");
+    // SPEC.md GLOB: `\` escapes only `*`, `?` and `\`.
+    let mut c = base();
+    c.rules[0].expression = vec![m(MatchKind::Glob, 1, &["C:\\Temp\\*"])];
+    refused(&s, &with_sequence(c, 2), NOW, "E3202");
+    let mut c = base();
+    c.rules[0].expression = vec![m(MatchKind::Glob, 1, &["ends with \\"])];
+    refused(&s, &with_sequence(c, 2), NOW, "E3202");
 }
 
 #[test]

@@ -262,7 +262,11 @@ pub fn contents() -> Vec<(&'static str, Content)> {
             vec![m(
                 MatchKind::Glob,
                 1,
-                &["*\\AppData\\*\\*.ps1", "?:\\Temp\\\\*", "literal\\*star"],
+                &[
+                    "*\\\\AppData\\*\\*.ps1",
+                    "?:\\\\Temp\\\\*",
+                    "literal\\*star",
+                ],
             )],
         ),
         rule(
