@@ -1,24 +1,27 @@
-//! A multi-literal finder that scans for short atoms and verifies whole literals on a hit.
+//! A multi-literal finder: one short window (atom) per literal, looked up by hash at every
+//! position of the text, and the whole literal compared on a hit.
 //!
-//! Building an Aho-Corasick automaton costs time in proportion to the bytes of its patterns.
-//! SigmaHQ's rules give the prefilters about 26,000 literals of 22 bytes on average, and
-//! building automata over whole literals was half of the sensor's load time. As YARA does, each
-//! literal is instead represented by one short window of itself (its atom, at most
-//! [`ATOM_LEN`] bytes, chosen to be rare in ordinary text); the automaton is built over the
-//! distinct atoms, and an atom found in the text is confirmed by comparing the whole literal
-//! at the atom's offset. The answer is exact: a literal is reported if and only if it occurs.
+//! SigmaHQ's rules give one sensor about 26,000 prefilter literals of 22 bytes on average, up
+//! to 8,400 on one field. Aho-Corasick automata over whole literals were half of the time to
+//! load them; over 4-byte atoms they still cost a third of the load, and their scan of a
+//! command line (70 bytes, a dozen hits) took microseconds. As YARA does, each literal is
+//! represented by an atom of at most [`ATOM_LEN`] bytes: the window of it that the fewest other
+//! literals share, then the one of rarest bytes. The distinct atoms go into an open-addressing
+//! table, and a bitmap of their hashes dismisses almost every position of the text with one
+//! bit test. Building is a pass over the literals; scanning is a pass over the text with a
+//! bit test per position and atom length, plus one table probe and the comparisons of the
+//! literals anchored there for each position whose bit is set. The answer is exact: a literal
+//! is reported if and only if it occurs.
 
-use std::collections::HashMap;
+use memchr::memmem::Finder;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, BuildError, MatchKind};
-
-use crate::limits::ATOM_LEN;
+use crate::limits::{ATOM_LEN, FEW_LITERALS_MAX};
 
 /// Where a literal's atom sits in it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Anchor {
+struct Anchor {
     /// Index of the literal in the finder's input.
-    pub(crate) literal: u32,
+    literal: u32,
     /// Byte offset of the atom within the literal.
     offset: u32,
 }
@@ -33,12 +36,38 @@ pub(crate) trait LiteralSink {
 
 /// Finds which of a set of literals occur in a text.
 #[derive(Debug)]
-pub(crate) struct LiteralFinder {
-    automaton: AhoCorasick,
-    /// For each atom (automaton pattern), its range in `anchors`.
-    atom_anchors: Vec<(u32, u32)>,
+pub(crate) enum LiteralFinder {
+    /// A few literals, each searched for on its own with a SIMD substring search: most
+    /// prefilters of SigmaHQ's content hold one to four literals.
+    Few(Vec<Finder<'static>>),
+    /// Many literals: a table of their atoms.
+    Atoms(AtomFinder),
+}
+
+/// One distinct atom of an [`AtomFinder`]: its key and its range of anchors.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    /// The atom's bytes and length ([`atom_key`]); 0 marks an empty slot (no key is 0).
+    key: u64,
+    first: u32,
+    count: u32,
+}
+
+/// The atoms of many literals, in a hash table.
+#[derive(Debug)]
+pub(crate) struct AtomFinder {
+    /// Bit `h >> filter_shift` is set when some atom's hash is `h`.
+    filter: Vec<u64>,
+    filter_shift: u32,
+    /// Open addressing with linear probing, from slot `h >> slot_shift`.
+    slots: Vec<Slot>,
+    slot_shift: u32,
     /// Anchors, grouped by atom.
     anchors: Vec<Anchor>,
+    /// The non-zero atom lengths present, longest first.
+    lengths: Vec<usize>,
+    /// Whether the empty literal is among the literals.
+    empty: bool,
     /// Every literal's bytes, concatenated; `spans` says where each one is.
     bytes: Vec<u8>,
     spans: Vec<(u32, u32)>,
@@ -55,10 +84,75 @@ fn rarity(byte: u8) -> u32 {
     }
 }
 
-/// Offset of the atom of `literal`: the window of [`ATOM_LEN`] bytes whose distinct bytes are
-/// rarest (a repeated byte counts once: `aaaa` is a poor atom).
-fn atom_offset(literal: &[u8]) -> usize {
-    let mut best = (0, 0u32);
+/// The key of an atom of at most [`ATOM_LEN`] bytes: its bytes, and one more than its length
+/// above them, so atoms of different lengths never share a key and no key is 0.
+fn atom_key(atom: &[u8]) -> u64 {
+    let bytes = atom
+        .iter()
+        .rev()
+        .fold(0u64, |key, &b| (key << 8) | u64::from(b));
+    bytes | ((atom.len() as u64 + 1) << 56)
+}
+
+// Keys hold an atom's bytes below bit 56.
+const _: () = assert!(ATOM_LEN <= 7);
+
+/// Spreads a key over 64 bits (Fibonacci hashing); the top bits index the bitmap and table.
+fn spread(key: u64) -> u64 {
+    key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// How often windows of [`ATOM_LEN`] bytes occur in a set of literals, approximately: counts
+/// are kept per hash bucket, so a collision can only overstate one.
+struct WindowCounts {
+    counts: Vec<u16>,
+    shift: u32,
+}
+
+impl WindowCounts {
+    fn new<S: AsRef<[u8]>>(literals: &[S]) -> WindowCounts {
+        let windows: usize = literals
+            .iter()
+            .map(|l| l.as_ref().len().saturating_sub(ATOM_LEN - 1))
+            .sum();
+        let bits = table_bits(windows.saturating_mul(2), 8, 16);
+        let mut table = WindowCounts {
+            counts: vec![0; 1 << bits],
+            shift: 64 - bits,
+        };
+        for literal in literals {
+            for window in literal.as_ref().windows(ATOM_LEN) {
+                let bucket = table.bucket(window);
+                if let Some(count) = table.counts.get_mut(bucket) {
+                    *count = count.saturating_add(1);
+                }
+            }
+        }
+        table
+    }
+
+    fn bucket(&self, window: &[u8]) -> usize {
+        (spread(atom_key(window)) >> self.shift) as usize
+    }
+
+    fn get(&self, window: &[u8]) -> u16 {
+        self.counts.get(self.bucket(window)).copied().unwrap_or(0)
+    }
+}
+
+/// Bits of a power-of-two table holding about `entries`, within `min..=max` bits.
+fn table_bits(entries: usize, min: u32, max: u32) -> u32 {
+    entries
+        .checked_next_power_of_two()
+        .map_or(max, usize::trailing_zeros)
+        .clamp(min, max)
+}
+
+/// Offset of the atom of `literal`: of its windows of [`ATOM_LEN`] bytes, the one fewest
+/// literals share (`shared`), so that an atom hit fans out to few comparisons; among those,
+/// the one whose distinct bytes are rarest in text (`aaaa` is a poor atom).
+fn atom_offset(literal: &[u8], shared: &WindowCounts) -> usize {
+    let mut best = (0, u16::MAX, 0u32);
     for (offset, window) in literal.windows(ATOM_LEN).enumerate() {
         let mut score = 0u32;
         for (i, &b) in window.iter().enumerate() {
@@ -66,88 +160,201 @@ fn atom_offset(literal: &[u8]) -> usize {
                 score = score.saturating_add(rarity(b));
             }
         }
-        if score > best.1 {
-            best = (offset, score);
+        let sharing = shared.get(window);
+        if sharing < best.1 || (sharing == best.1 && score > best.2) {
+            best = (offset, sharing, score);
         }
     }
     best.0
 }
 
 impl LiteralFinder {
-    /// Builds a finder over `literals` (each non-empty and distinct, for reports to be useful).
-    pub(crate) fn new<S: AsRef<[u8]>>(literals: &[S]) -> Result<LiteralFinder, BuildError> {
-        let mut atom_ids: HashMap<&[u8], u32> = HashMap::new();
-        let mut atoms: Vec<&[u8]> = Vec::new();
-        let mut tagged: Vec<(u32, Anchor)> = Vec::with_capacity(literals.len());
+    /// Builds a finder over `literals` (distinct, for reports to be useful).
+    pub(crate) fn new<S: AsRef<[u8]>>(literals: &[S]) -> LiteralFinder {
+        if literals.len() <= FEW_LITERALS_MAX {
+            return LiteralFinder::Few(
+                literals
+                    .iter()
+                    .map(|l| Finder::new(l.as_ref()).into_owned())
+                    .collect(),
+            );
+        }
+        LiteralFinder::Atoms(AtomFinder::new(literals))
+    }
+
+    /// Tells `sink` of every literal occurring in `text` and not yet known to it.
+    pub(crate) fn find(&self, text: &str, sink: &mut impl LiteralSink) {
+        match self {
+            LiteralFinder::Few(finders) => {
+                for (literal, finder) in finders.iter().enumerate() {
+                    let literal = literal as u32;
+                    if !sink.known(literal) && finder.find(text.as_bytes()).is_some() {
+                        sink.found(literal);
+                    }
+                }
+            }
+            LiteralFinder::Atoms(atoms) => atoms.find(text, sink),
+        }
+    }
+}
+
+impl AtomFinder {
+    fn new<S: AsRef<[u8]>>(literals: &[S]) -> AtomFinder {
+        let shared = WindowCounts::new(literals);
+        let mut keyed: Vec<(u64, Anchor)> = Vec::with_capacity(literals.len());
         let mut bytes = Vec::new();
         let mut spans = Vec::with_capacity(literals.len());
+        let mut lengths = Vec::new();
         for (literal_id, literal) in literals.iter().enumerate() {
             let literal = literal.as_ref();
             spans.push((bytes.len() as u32, literal.len() as u32));
             bytes.extend_from_slice(literal);
-            let offset = atom_offset(literal);
+            let offset = atom_offset(literal, &shared);
             let atom = literal
                 .get(offset..)
                 .and_then(|rest| rest.get(..ATOM_LEN.min(rest.len())))
                 .unwrap_or(literal);
-            let id = *atom_ids.entry(atom).or_insert_with(|| {
-                atoms.push(atom);
-                (atoms.len() - 1) as u32
-            });
-            tagged.push((
-                id,
+            // The empty literal occurs everywhere: its atom is empty and every scan reports it.
+            if !lengths.contains(&atom.len()) {
+                lengths.push(atom.len());
+            }
+            keyed.push((
+                atom_key(atom),
                 Anchor {
                     literal: literal_id as u32,
                     offset: offset as u32,
                 },
             ));
         }
-        tagged.sort_by_key(|(atom, anchor)| (*atom, anchor.literal));
-        let mut atom_anchors = vec![(0u32, 0u32); atoms.len()];
-        for (i, (atom, _)) in tagged.iter().enumerate() {
-            if let Some(range) = atom_anchors.get_mut(*atom as usize) {
-                if range.1 == 0 {
-                    range.0 = i as u32;
-                }
-                range.1 = range.1.saturating_add(1);
-            }
-        }
-        // A contiguous NFA, not a DFA: on SigmaHQ's rules DFAs made the loaded content 3.3x
-        // larger and its load 1.6x slower, and scanned no faster (BENCHMARKS.md).
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&atoms)?;
-        Ok(LiteralFinder {
-            automaton,
-            atom_anchors,
-            anchors: tagged.into_iter().map(|(_, anchor)| anchor).collect(),
+        let empty = lengths.contains(&0);
+        lengths.retain(|&len| len > 0);
+        lengths.sort_unstable_by(|a, b| b.cmp(a));
+        keyed.sort_unstable_by_key(|(key, anchor)| (*key, anchor.literal));
+        let distinct = keyed
+            .iter()
+            .zip(keyed.iter().skip(1))
+            .filter(|(a, b)| a.0 != b.0)
+            .count()
+            .saturating_add(1);
+        // About 16 bitmap bits per atom keep the bitmap's false positives near 1 in 16.
+        let filter_bits = table_bits(distinct.saturating_mul(16), 9, 24);
+        let slot_bits = table_bits(distinct.saturating_mul(2), 4, 24);
+        let mut finder = AtomFinder {
+            filter: vec![0; 1 << (filter_bits - 6)],
+            filter_shift: 64 - filter_bits,
+            slots: vec![Slot::default(); 1 << slot_bits],
+            slot_shift: 64 - slot_bits,
+            anchors: Vec::with_capacity(keyed.len()),
+            lengths,
+            empty,
             bytes,
             spans,
-        })
+        };
+        let mut i = 0;
+        while let Some(&(key, _)) = keyed.get(i) {
+            let first = finder.anchors.len() as u32;
+            while let Some(&(k, anchor)) = keyed.get(i)
+                && k == key
+            {
+                finder.anchors.push(anchor);
+                i = i.saturating_add(1);
+            }
+            let count = (finder.anchors.len() as u32).saturating_sub(first);
+            finder.insert(key, first, count);
+        }
+        finder
     }
 
-    /// Tells `sink` of every literal occurring in `text` and not yet known to it.
-    pub(crate) fn find(&self, text: &str, sink: &mut impl LiteralSink) {
+    fn insert(&mut self, key: u64, first: u32, count: u32) {
+        let hash = spread(key);
+        let bit = hash >> self.filter_shift;
+        if let Some(word) = self.filter.get_mut((bit >> 6) as usize) {
+            *word |= 1 << (bit & 63);
+        }
+        let mask = self.slots.len().saturating_sub(1);
+        let mut at = (hash >> self.slot_shift) as usize;
+        // The table has at least twice as many slots as atoms: a free one is always found.
+        for _ in 0..self.slots.len() {
+            if let Some(slot) = self.slots.get_mut(at)
+                && slot.key == 0
+            {
+                *slot = Slot { key, first, count };
+                return;
+            }
+            at = at.wrapping_add(1) & mask;
+        }
+    }
+
+    fn lookup(&self, key: u64, hash: u64) -> Option<&Slot> {
+        let mask = self.slots.len().saturating_sub(1);
+        let mut at = (hash >> self.slot_shift) as usize;
+        loop {
+            let slot = self.slots.get(at)?;
+            if slot.key == key {
+                return Some(slot);
+            }
+            if slot.key == 0 {
+                return None;
+            }
+            at = at.wrapping_add(1) & mask;
+        }
+    }
+
+    fn find(&self, text: &str, sink: &mut impl LiteralSink) {
         let haystack = text.as_bytes();
-        for hit in self.automaton.find_overlapping_iter(text) {
-            let Some(&(first, len)) = self.atom_anchors.get(hit.pattern().as_usize()) else {
-                continue;
-            };
-            let range = first as usize..first.saturating_add(len) as usize;
-            for anchor in self.anchors.get(range).unwrap_or_default() {
-                if sink.known(anchor.literal) {
-                    continue;
-                }
-                let Some(start) = hit.start().checked_sub(anchor.offset as usize) else {
+        for at in 0..haystack.len() {
+            for &len in &self.lengths {
+                let Some(window) = haystack.get(at..).and_then(|rest| rest.get(..len)) else {
                     continue;
                 };
-                if self.literal(anchor.literal).is_some_and(|literal| {
-                    haystack
-                        .get(start..)
-                        .and_then(|rest| rest.get(..literal.len()))
-                        == Some(literal)
-                }) {
+                let key = atom_key(window);
+                let hash = spread(key);
+                let bit = hash >> self.filter_shift;
+                let set = self
+                    .filter
+                    .get((bit >> 6) as usize)
+                    .is_some_and(|word| word & (1 << (bit & 63)) != 0);
+                if !set {
+                    continue;
+                }
+                if let Some(slot) = self.lookup(key, hash) {
+                    self.verify(haystack, at, slot, sink);
+                }
+            }
+        }
+        if self.empty {
+            self.report_empty(sink);
+        }
+    }
+
+    /// Compares the literals anchored on the atom at `at` of `haystack`.
+    fn verify(&self, haystack: &[u8], at: usize, slot: &Slot, sink: &mut impl LiteralSink) {
+        let range = slot.first as usize..slot.first.saturating_add(slot.count) as usize;
+        for anchor in self.anchors.get(range).unwrap_or_default() {
+            if sink.known(anchor.literal) {
+                continue;
+            }
+            let Some(start) = at.checked_sub(anchor.offset as usize) else {
+                continue;
+            };
+            if self.literal(anchor.literal).is_some_and(|literal| {
+                haystack
+                    .get(start..)
+                    .and_then(|rest| rest.get(..literal.len()))
+                    == Some(literal)
+            }) {
+                sink.found(anchor.literal);
+            }
+        }
+    }
+
+    /// Reports the empty literal, which occurs in every text.
+    fn report_empty(&self, sink: &mut impl LiteralSink) {
+        let empty = atom_key(&[]);
+        if let Some(slot) = self.lookup(empty, spread(empty)) {
+            let range = slot.first as usize..slot.first.saturating_add(slot.count) as usize;
+            for anchor in self.anchors.get(range).unwrap_or_default() {
+                if !sink.known(anchor.literal) {
                     sink.found(anchor.literal);
                 }
             }
@@ -181,6 +388,19 @@ mod tests {
         }
     }
 
+    /// Both strategies, over the same literals.
+    fn finders(literals: &[&str]) -> [LiteralFinder; 2] {
+        [
+            LiteralFinder::Few(
+                literals
+                    .iter()
+                    .map(|l| Finder::new(l.as_bytes()).into_owned())
+                    .collect(),
+            ),
+            LiteralFinder::Atoms(AtomFinder::new(literals)),
+        ]
+    }
+
     fn found(finder: &LiteralFinder, text: &str) -> Vec<u32> {
         let mut sink = Recorder {
             known: Vec::new(),
@@ -203,43 +423,100 @@ mod tests {
             "\\windows\\system32\\",
             "é-ünïcode",
         ];
-        let finder = LiteralFinder::new(&literals).unwrap();
-        assert_eq!(
-            found(&finder, "c:\\windows\\system32\\cmd.exe /c x"),
-            [0, 1, 5]
-        );
-        assert_eq!(found(&finder, "powershell -encodedcommand"), [2, 3]);
-        assert_eq!(found(&finder, "powershell  -enc abc"), [3]);
-        assert_eq!(found(&finder, "zzz é-ünïcode"), [4, 6]);
-        // The atom occurs but the literal does not, on either side of it.
-        assert_eq!(found(&finder, "\\cmd.ex"), [1]);
-        assert_eq!(found(&finder, "md.exe"), Vec::<u32>::new());
-        assert_eq!(found(&finder, ""), Vec::<u32>::new());
+        for finder in finders(&literals) {
+            assert_eq!(
+                found(&finder, "c:\\windows\\system32\\cmd.exe /c x"),
+                [0, 1, 5]
+            );
+            assert_eq!(found(&finder, "powershell -encodedcommand"), [2, 3]);
+            assert_eq!(found(&finder, "powershell  -enc abc"), [3]);
+            assert_eq!(found(&finder, "zzz é-ünïcode"), [4, 6]);
+            // The atom occurs but the literal does not, on either side of it.
+            assert_eq!(found(&finder, "\\cmd.ex"), [1]);
+            assert_eq!(found(&finder, "md.exe"), Vec::<u32>::new());
+            assert_eq!(found(&finder, ""), Vec::<u32>::new());
+        }
     }
 
     #[test]
     fn literals_sharing_an_atom_are_each_verified() {
         let literals = ["a%q%b", "x%q%y", "%q%"];
-        let finder = LiteralFinder::new(&literals).unwrap();
-        assert_eq!(found(&finder, "..x%q%y.."), [1, 2]);
-        assert_eq!(found(&finder, "a%q%b x%q%y"), [0, 1, 2]);
+        for finder in finders(&literals) {
+            assert_eq!(found(&finder, "..x%q%y.."), [1, 2]);
+            assert_eq!(found(&finder, "a%q%b x%q%y"), [0, 1, 2]);
+        }
     }
 
     #[test]
     fn known_literals_are_not_reported_again() {
-        let finder = LiteralFinder::new(&["abcdef", "zq"]).unwrap();
-        let mut sink = Recorder {
-            known: vec![0],
-            reports: Vec::new(),
-        };
-        finder.find("abcdef zq abcdef zq", &mut sink);
-        assert_eq!(sink.reports, [1, 1]);
+        let [few, atoms] = finders(&["abcdef", "zq"]);
+        for (finder, reports) in [(few, vec![1]), (atoms, vec![1, 1])] {
+            let mut sink = Recorder {
+                known: vec![0],
+                reports: Vec::new(),
+            };
+            finder.find("abcdef zq abcdef zq", &mut sink);
+            assert_eq!(sink.reports, reports);
+        }
+    }
+
+    #[test]
+    fn few_literals_are_searched_one_by_one() {
+        assert!(matches!(
+            LiteralFinder::new(&["a"; FEW_LITERALS_MAX]),
+            LiteralFinder::Few(_)
+        ));
+        let many: Vec<String> = (0..=FEW_LITERALS_MAX).map(|i| format!("l{i}")).collect();
+        assert!(matches!(LiteralFinder::new(&many), LiteralFinder::Atoms(_)));
     }
 
     #[test]
     fn atoms_prefer_rare_bytes_over_separators() {
-        assert_eq!(atom_offset(b"\\\\..%q|z"), 4);
-        assert_eq!(atom_offset(b"abc"), 0);
-        assert_eq!(atom_offset(b"aaaaaaaq"), 4);
+        let none = WindowCounts::new::<&str>(&[]);
+        assert_eq!(atom_offset(b"\\\\..%q|z", &none), 4);
+        assert_eq!(atom_offset(b"abc", &none), 0);
+        assert_eq!(atom_offset(b"aaaaaaaq", &none), 4);
+        // A window other literals share loses to a unique one, however rare its bytes.
+        let shared = WindowCounts::new(&["%q|z", "x%q|zy", "abcde%q|z"]);
+        assert_eq!(atom_offset(b"abcde%q|z", &shared), 4);
+    }
+
+    /// Against `str::contains`, on random literals and texts over a small alphabet (so atoms
+    /// collide and share), with literals of every length from 0 to 9.
+    #[test]
+    fn agrees_with_substring_search() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n) as usize
+        };
+        let alphabet = ['a', 'b', 'c', '\\', 'é'];
+        let mut checked = 0;
+        for round in 0..60 {
+            let count = 9 + next(400);
+            let mut literals: Vec<String> = (0..count)
+                .map(|_| (0..next(10)).map(|_| alphabet[next(5)]).collect())
+                .collect();
+            if round % 2 == 0 {
+                literals.retain(|l| !l.is_empty());
+            }
+            literals.sort();
+            literals.dedup();
+            let finder = LiteralFinder::new(&literals);
+            for _ in 0..40 {
+                let text: String = (0..next(40)).map(|_| alphabet[next(5)]).collect();
+                let expected: Vec<u32> = literals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| text.contains(l.as_str()))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                assert_eq!(found(&finder, &text), expected, "{text:?} in {literals:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 2400);
     }
 }

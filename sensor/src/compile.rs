@@ -160,7 +160,7 @@ struct ProgramBuilder<'i> {
     needs: Vec<Need>,
     literals: Literals,
     /// Leaves answered from the prefilter's hits, with the ids of their literals.
-    answered: Vec<(u32, Sel, Vec<LiteralId>)>,
+    answered: Vec<(u32, Vec<LiteralId>)>,
 }
 
 impl<'i> ProgramBuilder<'i> {
@@ -241,7 +241,7 @@ impl<'i> ProgramBuilder<'i> {
                             .iter()
                             .map(|v| self.literals.intern(sel, v))
                             .collect();
-                        self.answered.push((self.leaves.len() as u32, sel, ids));
+                        self.answered.push((self.leaves.len() as u32, ids));
                     }
                     self.leaf(leaf, Need::All(group.into_iter().collect()))
                 }
@@ -271,13 +271,11 @@ impl<'i> ProgramBuilder<'i> {
         let answered_ids: Vec<LiteralId> = self
             .answered
             .iter()
-            .flat_map(|(_, _, ids)| ids.iter().copied())
+            .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
         let plan = plan(&self.literals, needs, &answered_ids);
-        for (l, sel, ids) in std::mem::take(&mut self.answered) {
-            // A leaf whose field got no finder (too large to build) keeps comparing values.
-            if plan.scanned.contains(&sel)
-                && let Some(Leaf::Text { test, .. }) = self.leaves.get_mut(l as usize)
+        for (l, ids) in std::mem::take(&mut self.answered) {
+            if let Some(Leaf::Text { test, .. }) = self.leaves.get_mut(l as usize)
                 && let TextTest::Contains(values) = test
             {
                 let values = std::mem::take(values);

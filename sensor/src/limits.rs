@@ -13,3 +13,6 @@ pub const MAX_PREFILTER_GROUPS: usize = 3;
 /// Length of the atom (the window of a literal the prefilter automata are built over): longer
 /// atoms hit ordinary text less often, shorter ones make smaller automata.
 pub const ATOM_LEN: usize = 4;
+/// Prefilters with at most this many literals search for each on its own instead of building
+/// an automaton.
+pub const FEW_LITERALS_MAX: usize = 8;

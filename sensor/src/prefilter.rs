@@ -123,8 +123,6 @@ pub(crate) struct Plan {
     pub(crate) always: Vec<u32>,
     /// For each rule, its literal groups besides the pivot: each needs a hit.
     pub(crate) checks: Vec<Box<[Box<[LiteralId]>]>>,
-    /// Whether a selector got a finder, so its literals' hits are known in every event.
-    pub(crate) scanned: Vec<Sel>,
 }
 
 /// Plans the prefilter for rules needing `needs` (one per rule, by position). `answered`
@@ -214,7 +212,6 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
         checks.push(rule_checks);
     }
     let mut filters = Vec::with_capacity(members.len());
-    let mut scanned = Vec::with_capacity(members.len());
     for (sel, ids) in members {
         let texts: Vec<&[u8]> = ids
             .iter()
@@ -225,15 +222,9 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
                     .map_or(&[][..], |t| t.as_bytes())
             })
             .collect();
-        // A finder too large to build: rules that depend on it lose the prefilter (they are
-        // always evaluated), never correctness.
-        let Ok(finder) = LiteralFinder::new(&texts) else {
-            continue;
-        };
-        scanned.push(sel);
         filters.push(FieldFilter {
             sel,
-            finder,
+            finder: LiteralFinder::new(&texts),
             patterns: ids.into_boxed_slice(),
             pivot_rules: pivot_rules
                 .remove(&sel)
@@ -243,26 +234,12 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
                 .collect(),
         });
     }
-    let mut final_checks = Vec::with_capacity(checks.len());
-    for (position, (groups, rule_checks)) in rule_groups.iter().zip(checks).enumerate() {
-        let unscanned = groups.iter().flatten().any(|&id| {
-            literals
-                .sel_of(id)
-                .is_none_or(|sel| !scanned.contains(&sel))
-        });
-        if unscanned {
-            always.push(position as u32);
-            final_checks.push(Box::default());
-        } else {
-            final_checks.push(rule_checks.into_boxed_slice());
-        }
-    }
+    let checks = checks.into_iter().map(Vec::into_boxed_slice).collect();
     always.sort_unstable();
     always.dedup();
     Plan {
         filters,
         always,
-        checks: final_checks,
-        scanned,
+        checks,
     }
 }
