@@ -53,6 +53,15 @@ struct Slot {
     count: u32,
 }
 
+/// An atom length present in an [`AtomFinder`], with what makes a key of that length out of
+/// the scan's rolling window.
+#[derive(Clone, Copy, Debug)]
+struct AtomLength {
+    len: usize,
+    shift: u32,
+    tag: u64,
+}
+
 /// The atoms of many literals, in a hash table.
 #[derive(Debug)]
 pub(crate) struct AtomFinder {
@@ -65,7 +74,7 @@ pub(crate) struct AtomFinder {
     /// Anchors, grouped by atom.
     anchors: Vec<Anchor>,
     /// The non-zero atom lengths present, longest first.
-    lengths: Vec<usize>,
+    lengths: Vec<AtomLength>,
     /// Whether the empty literal is among the literals.
     empty: bool,
     /// Every literal's bytes, concatenated; `spans` says where each one is.
@@ -229,6 +238,14 @@ impl AtomFinder {
         let empty = lengths.contains(&0);
         lengths.retain(|&len| len > 0);
         lengths.sort_unstable_by(|a, b| b.cmp(a));
+        let lengths = lengths
+            .into_iter()
+            .map(|len| AtomLength {
+                len,
+                shift: 64 - 8 * len as u32,
+                tag: (len as u64 + 1) << 56,
+            })
+            .collect();
         keyed.sort_unstable_by_key(|(key, anchor)| (*key, anchor.literal));
         let distinct = keyed
             .iter()
@@ -302,22 +319,23 @@ impl AtomFinder {
 
     fn find(&self, text: &str, sink: &mut impl LiteralSink) {
         let haystack = text.as_bytes();
-        for at in 0..haystack.len() {
-            for &len in &self.lengths {
-                let Some(window) = haystack.get(at..).and_then(|rest| rest.get(..len)) else {
+        // The last bytes read, the newest in the top byte: the window of `len` bytes ending
+        // here is `window >> (64 - 8 * len)`, in the byte order of `atom_key`.
+        let mut window = 0u64;
+        for (end, &byte) in haystack.iter().enumerate() {
+            window = (window >> 8) | (u64::from(byte) << 56);
+            for &AtomLength { len, shift, tag } in &self.lengths {
+                let Some(at) = (end + 1).checked_sub(len) else {
                     continue;
                 };
-                let key = atom_key(window);
+                let key = (window >> shift) | tag;
                 let hash = spread(key);
                 let bit = hash >> self.filter_shift;
                 let set = self
                     .filter
                     .get((bit >> 6) as usize)
                     .is_some_and(|word| word & (1 << (bit & 63)) != 0);
-                if !set {
-                    continue;
-                }
-                if let Some(slot) = self.lookup(key, hash) {
+                if set && let Some(slot) = self.lookup(key, hash) {
                     self.verify(haystack, at, slot, sink);
                 }
             }

@@ -285,7 +285,7 @@ impl<'i> ProgramBuilder<'i> {
                 };
             }
         }
-        let string_fields = self
+        let string_fields: Vec<u16> = self
             .interface
             .fields
             .iter()
@@ -293,10 +293,36 @@ impl<'i> ProgramBuilder<'i> {
             .filter(|(_, f)| f.kind == FieldType::String)
             .filter_map(|(i, _)| u16::try_from(i).ok())
             .collect();
+        // The fields folded leaves read: only these are folded before rules run.
+        let mut folded_fields: Vec<u16> = Vec::new();
+        for leaf in &self.leaves {
+            match leaf {
+                Leaf::Text {
+                    sel: Sel::Field(f),
+                    folded: true,
+                    ..
+                } => folded_fields.push(*f),
+                Leaf::Text {
+                    sel: Sel::Keyword,
+                    folded: true,
+                    ..
+                } => folded_fields.extend(&string_fields),
+                Leaf::FieldRef {
+                    field,
+                    other,
+                    folded: true,
+                    ..
+                } => folded_fields.extend([*field, *other]),
+                _ => {}
+            }
+        }
+        folded_fields.sort_unstable();
+        folded_fields.dedup();
         TemplateProgram {
             template: self.interface.id,
             field_count: self.interface.fields.len(),
             string_fields,
+            folded_fields,
             rules: self.rules,
             nodes: self.nodes,
             children: self.children,

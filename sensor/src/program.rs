@@ -326,6 +326,8 @@ pub(crate) struct TemplateProgram {
     /// Fields the sensor supplies: events must have at least this many.
     pub(crate) field_count: usize,
     pub(crate) string_fields: Vec<u16>,
+    /// The string fields some case-insensitive leaf reads, folded before rules run.
+    pub(crate) folded_fields: Vec<u16>,
     pub(crate) rules: Vec<CompiledRule>,
     pub(crate) nodes: Vec<ENode>,
     pub(crate) children: Vec<u32>,
@@ -371,7 +373,7 @@ impl TemplateProgram {
         if scratch.marks.candidates.is_empty() {
             return;
         }
-        for &f in &self.string_fields {
+        for &f in &self.folded_fields {
             let _ = scratch.fold.get(event, f);
         }
         let mut candidates = std::mem::take(&mut scratch.marks.candidates);
