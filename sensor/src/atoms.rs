@@ -82,15 +82,26 @@ pub(crate) struct AtomFinder {
     spans: Vec<(u32, u32)>,
 }
 
-/// How unusual a byte is in the folded text of process, file, registry and network events:
-/// path separators, spaces and frequent letters hit everywhere and make poor atoms.
-fn rarity(byte: u8) -> u32 {
-    match byte {
-        b' ' | b'\\' | b'/' | b'.' | b'-' | b'_' | b':' | b'0' => 1,
-        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'x' | b'c' => 2,
-        b'a'..=b'z' | b'1'..=b'9' => 3,
-        _ => 4,
+/// How unusual each byte is in the folded text of process, file, registry and network events:
+/// path separators, spaces and frequent letters hit everywhere and make poor atoms. A table,
+/// because a `match` per byte of every literal was a third of the time to build a finder.
+const RARITY: [u8; 256] = {
+    let mut table = [4u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b' ' | b'\\' | b'/' | b'.' | b'-' | b'_' | b':' | b'0' => 1,
+            b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'x' | b'c' => 2,
+            b'a'..=b'z' | b'1'..=b'9' => 3,
+            _ => 4,
+        };
+        b += 1;
     }
+    table
+};
+
+fn rarity(byte: u8) -> u32 {
+    RARITY.get(usize::from(byte)).map_or(4, |&r| u32::from(r))
 }
 
 /// The key of an atom of at most [`ATOM_LEN`] bytes: its bytes, and one more than its length
@@ -163,14 +174,17 @@ fn table_bits(entries: usize, min: u32, max: u32) -> u32 {
 fn atom_offset(literal: &[u8], shared: &WindowCounts) -> usize {
     let mut best = (0, u16::MAX, 0u32);
     for (offset, window) in literal.windows(ATOM_LEN).enumerate() {
+        let sharing = shared.get(window);
+        if sharing > best.1 {
+            continue;
+        }
         let mut score = 0u32;
         for (i, &b) in window.iter().enumerate() {
             if !window.get(..i).is_some_and(|before| before.contains(&b)) {
                 score = score.saturating_add(rarity(b));
             }
         }
-        let sharing = shared.get(window);
-        if sharing < best.1 || (sharing == best.1 && score > best.2) {
+        if sharing < best.1 || score > best.2 {
             best = (offset, sharing, score);
         }
     }
