@@ -34,6 +34,7 @@ pub fn compile(view: &ContentView<'_>, interface: &SensorInterface) -> Result<Ru
         .map(|t| (t.id, ProgramBuilder::new(t)))
         .collect();
     let mut rules = Vec::with_capacity(view.rule_count());
+    let mut regexes = RegexCache::default();
     for rule in view.rules() {
         let Some(builder) = builders.get_mut(&rule.template.id) else {
             return Err(LoadError::new(
@@ -46,7 +47,7 @@ pub fn compile(view: &ContentView<'_>, interface: &SensorInterface) -> Result<Ru
         };
         bind(&rule, builder.interface, interface)?;
         let index = rules.len() as u32;
-        builder.add_rule(&rule, index)?;
+        builder.add_rule(&rule, index, &mut regexes)?;
         rules.push(RuleInfo {
             id: rule.id,
             title: rule.title.to_string(),
@@ -193,7 +194,12 @@ impl<'i> ProgramBuilder<'i> {
         (first, popped.len() as u32, needs)
     }
 
-    fn add_rule(&mut self, rule: &RuleView<'_>, index: u32) -> Result<(), LoadError> {
+    fn add_rule(
+        &mut self,
+        rule: &RuleView<'_>,
+        index: u32,
+        regexes: &mut RegexCache,
+    ) -> Result<(), LoadError> {
         let mut stack: Vec<u32> = Vec::new();
         for node in rule.expression() {
             let id = match node {
@@ -235,7 +241,7 @@ impl<'i> ProgramBuilder<'i> {
                     self.leaf(Leaf::Compare { field, op, value }, Need::none())
                 }
                 Node::Match(m) => {
-                    let (leaf, group) = build_match(&m, rule, &mut self.literals)?;
+                    let (leaf, group) = build_match(&m, rule, &mut self.literals, regexes)?;
                     if let Some((sel, values)) = answered_by_prefilter(&leaf) {
                         let ids = values
                             .iter()
@@ -380,10 +386,15 @@ fn values_group<S: AsRef<str>>(
     Some(values.iter().map(|v| intern(v.as_ref())).collect())
 }
 
+/// The regexes built so far in one load, by pattern and case-insensitivity: SigmaHQ's 171
+/// regex operands hold 118 distinct patterns, and a `Regex` is shared by cloning.
+type RegexCache = foldhash::HashMap<(Box<str>, bool), Regex>;
+
 fn build_match(
     m: &Match<ValueList<'_>>,
     rule: &RuleView<'_>,
     literals: &mut Literals,
+    regexes: &mut RegexCache,
 ) -> Result<(Leaf, Option<Group>), LoadError> {
     let sel = match m.target {
         Target::Field(f) => Sel::Field(f),
@@ -475,13 +486,21 @@ fn build_match(
         MatchKind::Regex => {
             let mut patterns = Vec::with_capacity(prepared.len());
             for pattern in &prepared {
-                let compiled = build_regex(pattern, folded).map_err(|e| {
-                    rejected(
-                        SensorCode::BadRegex,
-                        rule,
-                        format!("regex `{pattern}`: {e}"),
-                    )
-                })?;
+                let key = (Box::<str>::from(pattern.as_str()), folded);
+                let compiled = match regexes.get(&key) {
+                    Some(built) => built.clone(),
+                    None => {
+                        let built = build_regex(pattern, folded).map_err(|e| {
+                            rejected(
+                                SensorCode::BadRegex,
+                                rule,
+                                format!("regex `{pattern}`: {e}"),
+                            )
+                        })?;
+                        regexes.insert(key, built.clone());
+                        built
+                    }
+                };
                 patterns.push(compiled);
             }
             (text(TextTest::Patterns(patterns)), None)
