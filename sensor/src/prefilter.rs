@@ -6,6 +6,7 @@
 //! text after interning. An event's hits are recorded per id (`Marks` in `program.rs`).
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use crate::atoms::LiteralFinder;
 use crate::program::{FieldFilter, Sel};
@@ -13,35 +14,68 @@ use crate::program::{FieldFilter, Sel};
 /// Index of an interned literal within one template program.
 pub(crate) type LiteralId = u32;
 
-/// The distinct literals of one template program, per selector.
+/// The distinct literals of one template program, per selector. Their text lives in one
+/// arena and the table holds ids, so interning allocates nothing per literal: two boxed
+/// strings per literal, allocated and freed, were a sixth of the time to load SigmaHQ's rules.
 #[derive(Default)]
 pub(crate) struct Literals {
-    index: BTreeMap<Sel, foldhash::HashMap<Box<str>, LiteralId>>,
-    texts: Vec<Box<str>>,
+    hasher: foldhash::fast::RandomState,
+    table: hashbrown::HashTable<LiteralId>,
+    arena: String,
+    /// Where each literal's text is in `arena`.
+    spans: Vec<(u32, u32)>,
     sels: Vec<Sel>,
 }
 
 impl Literals {
     /// The id of `text` (folded) under `sel`, added if new.
     pub(crate) fn intern(&mut self, sel: Sel, text: &str) -> LiteralId {
-        let index = self.index.entry(sel).or_default();
-        if let Some(&id) = index.get(text) {
+        let Literals {
+            hasher,
+            table,
+            arena,
+            spans,
+            sels,
+        } = self;
+        let text_of = |id: LiteralId| {
+            spans
+                .get(id as usize)
+                .and_then(|&(start, len)| arena.get(start as usize..)?.get(..len as usize))
+                .unwrap_or("")
+        };
+        let hash = hasher.hash_one((sel, text));
+        let same = |&id: &LiteralId| sels.get(id as usize) == Some(&sel) && text_of(id) == text;
+        if let Some(&id) = table.find(hash, same) {
             return id;
         }
-        let id = self.texts.len() as LiteralId;
-        index.insert(text.into(), id);
-        self.texts.push(text.into());
-        self.sels.push(sel);
+        let id = spans.len() as LiteralId;
+        let rehash = |&id: &LiteralId| {
+            hasher.hash_one((
+                sels.get(id as usize).copied().unwrap_or(Sel::Keyword),
+                text_of(id),
+            ))
+        };
+        table.insert_unique(hash, id, rehash);
+        spans.push((arena.len() as u32, text.len() as u32));
+        arena.push_str(text);
+        sels.push(sel);
         id
     }
 
     /// Number of distinct literals: ids are below this.
     pub(crate) fn count(&self) -> usize {
-        self.texts.len()
+        self.spans.len()
+    }
+
+    fn text(&self, id: LiteralId) -> &str {
+        self.spans
+            .get(id as usize)
+            .and_then(|&(start, len)| self.arena.get(start as usize..)?.get(..len as usize))
+            .unwrap_or("")
     }
 
     fn len_of(&self, id: LiteralId) -> usize {
-        self.texts.get(id as usize).map_or(0, |t| t.len())
+        self.text(id).len()
     }
 
     fn sel_of(&self, id: LiteralId) -> Option<Sel> {
@@ -213,15 +247,7 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
     }
     let mut filters = Vec::with_capacity(members.len());
     for (sel, ids) in members {
-        let texts: Vec<&[u8]> = ids
-            .iter()
-            .map(|&id| {
-                literals
-                    .texts
-                    .get(id as usize)
-                    .map_or(&[][..], |t| t.as_bytes())
-            })
-            .collect();
+        let texts: Vec<&[u8]> = ids.iter().map(|&id| literals.text(id).as_bytes()).collect();
         filters.push(FieldFilter {
             sel,
             finder: LiteralFinder::new(&texts),
