@@ -24,6 +24,7 @@ use crate::prefilter::{Group, LiteralId, Literals, Need, plan};
 use crate::program::{
     CompiledRule, ENode, Leaf, RuleInfo, Ruleset, Sel, TemplateProgram, TextTest,
 };
+use crate::regex_literals::required_literals;
 
 /// Binds `view` to `interface` and compiles it. Does not check signature, times or sequence:
 /// that is the loader's job; `dcf test` uses this directly to run content in this interpreter.
@@ -503,7 +504,24 @@ fn build_match(
                 };
                 patterns.push(compiled);
             }
-            (text(TextTest::Patterns(patterns)), None)
+            // Each regex's required literals (already folded); any-of needs one of any
+            // regex's, all-of the first regex's that has some.
+            let mut group = Group::new();
+            let mut usable = !prepared.is_empty();
+            for pattern in &prepared {
+                match required_literals(pattern, folded) {
+                    Some(required) => {
+                        group.extend(required.iter().map(|l| literals.intern(sel, l)));
+                        if m.all_of {
+                            break;
+                        }
+                    }
+                    None if m.all_of => {}
+                    None => usable = false,
+                }
+            }
+            let group = (usable && !group.is_empty()).then_some(group);
+            (text(TextTest::Patterns(patterns)), group)
         }
         MatchKind::Cidr => {
             let field = match m.target {

@@ -31,6 +31,7 @@ mod loader;
 mod net;
 mod prefilter;
 mod program;
+mod regex_literals;
 
 pub use compile::compile;
 pub use error::{EvalError, LoadError, SensorCode};
