@@ -10,21 +10,18 @@ use std::collections::BTreeMap;
 use dcf_parser::{
     ContentView, FieldType, Match, MatchKind, Node, Operand, RuleView, Target, ValueList,
 };
-use regex::{Regex, RegexBuilder};
 
 use crate::error::{LoadError, SensorCode};
 use crate::fold::fold;
 use crate::glob::Glob;
 use crate::interface::{SensorInterface, TemplateInterface};
-use crate::limits::{
-    LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS, REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT,
-};
+use crate::limits::{LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS};
 use crate::net::Net;
 use crate::prefilter::{Group, LiteralId, Literals, Need, plan};
 use crate::program::{
     CompiledRule, ENode, Leaf, RuleInfo, Ruleset, Sel, TemplateProgram, TextTest,
 };
-use crate::regex_literals::required_literals;
+use crate::regexes::{CompiledRegex, compile_regex};
 
 /// Binds `view` to `interface` and compiles it. Does not check signature, times or sequence:
 /// that is the loader's job; `dcf test` uses this directly to run content in this interpreter.
@@ -346,16 +343,6 @@ fn rejected(code: SensorCode, rule: &RuleView<'_>, what: String) -> LoadError {
     LoadError::new(code, format!("rule {} «{}»: {what}", rule.id, rule.title))
 }
 
-/// Builds a regex under the sensor's limits.
-pub(crate) fn build_regex(pattern: &str, case_insensitive: bool) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(case_insensitive)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
-}
-
 /// The literal group of a leaf over `values` (in comparison form; `folded` if already folded):
 /// any one value for all-of, every value for any-of; none when some needed value gives no
 /// literal.
@@ -388,8 +375,8 @@ fn values_group<S: AsRef<str>>(
 }
 
 /// The regexes built so far in one load, by pattern and case-insensitivity: SigmaHQ's 171
-/// regex operands hold 118 distinct patterns, and a `Regex` is shared by cloning.
-type RegexCache = foldhash::HashMap<(Box<str>, bool), Regex>;
+/// regex operands hold 118 distinct patterns, and a compiled regex is shared by cloning.
+type RegexCache = foldhash::HashMap<(Box<str>, bool), CompiledRegex>;
 
 fn build_match(
     m: &Match<ValueList<'_>>,
@@ -485,13 +472,13 @@ fn build_match(
             (text(TextTest::Globs(globs)), group)
         }
         MatchKind::Regex => {
-            let mut patterns = Vec::with_capacity(prepared.len());
+            let mut compiled = Vec::with_capacity(prepared.len());
             for pattern in &prepared {
                 let key = (Box::<str>::from(pattern.as_str()), folded);
-                let compiled = match regexes.get(&key) {
+                let regex = match regexes.get(&key) {
                     Some(built) => built.clone(),
                     None => {
-                        let built = build_regex(pattern, folded).map_err(|e| {
+                        let built = compile_regex(pattern, folded).map_err(|e| {
                             rejected(
                                 SensorCode::BadRegex,
                                 rule,
@@ -502,14 +489,14 @@ fn build_match(
                         built
                     }
                 };
-                patterns.push(compiled);
+                compiled.push(regex);
             }
             // Each regex's required literals (already folded); any-of needs one of any
             // regex's, all-of the first regex's that has some.
             let mut group = Group::new();
-            let mut usable = !prepared.is_empty();
-            for pattern in &prepared {
-                match required_literals(pattern, folded) {
+            let mut usable = !compiled.is_empty();
+            for regex in &compiled {
+                match &regex.required {
                     Some(required) => {
                         group.extend(required.iter().map(|l| literals.intern(sel, l)));
                         if m.all_of {
@@ -521,6 +508,7 @@ fn build_match(
                 }
             }
             let group = (usable && !group.is_empty()).then_some(group);
+            let patterns = compiled.into_iter().map(|c| c.regex).collect();
             (text(TextTest::Patterns(patterns)), group)
         }
         MatchKind::Cidr => {

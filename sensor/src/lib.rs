@@ -7,10 +7,11 @@
 //!   the last known good content active.
 //! - [`Ruleset::evaluate`] runs the bound rules of an [`Event`]'s template type. Every field
 //!   access is bounds-checked; an event shorter than its template's interface is refused with
-//!   [`SensorCode::EventTooShort`] before any rule runs. Regexes come from the `regex` crate
-//!   (linear time, size-limited); a per-field literal prefilter (a hash table of short atoms
-//!   of the literals, each hit verified by comparing the literal) selects the few rules worth evaluating
-//!   for each event and answers long contains lists.
+//!   [`SensorCode::EventTooShort`] before any rule runs. Regexes are compiled by
+//!   `regex-automata` as the `regex` crate compiles them (finite automata, size-limited); a
+//!   per-field literal prefilter (a hash table of short atoms of the literals, each hit
+//!   verified by comparing the literal) selects the few rules worth evaluating for each event
+//!   and answers long contains lists.
 //! - [`compile`] binds a parsed content to an interface without the signature, time and
 //!   sequence checks, for dry runs (`dcf test`).
 //!
@@ -31,7 +32,7 @@ mod loader;
 mod net;
 mod prefilter;
 mod program;
-mod regex_literals;
+mod regexes;
 
 pub use compile::compile;
 pub use error::{EvalError, LoadError, SensorCode};

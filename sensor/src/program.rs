@@ -8,7 +8,6 @@
 use std::net::IpAddr;
 
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
-use regex::Regex;
 
 use crate::atoms::{LiteralFinder, LiteralSink};
 use crate::error::{EvalError, SensorCode};
@@ -16,6 +15,7 @@ use crate::event::{Event, Value};
 use crate::fold::fold_into;
 use crate::glob::Glob;
 use crate::net::Net;
+use crate::regexes::Regex;
 
 /// What a match report says about a rule (the DRL requires the author in every report).
 #[derive(Clone, Debug, PartialEq, Eq)]
