@@ -414,14 +414,16 @@ fn dcf_eval_json(
     scratch: &mut Scratch,
 ) -> usize {
     let mut out = Vec::new();
+    let mut names = Vec::new();
     let mut matches = 0;
     for line in lines {
         let Ok(event) = FlatJsonEvent::parse(line) else {
             continue;
         };
         let mut fields = Vec::new();
+        projector.resolve(&event, &mut names);
         for &template in projector.windows_templates(&event).iter() {
-            projector.project(&event, template, &mut fields);
+            projector.project_resolved(&event, &names, template, &mut fields);
             out.clear();
             let _ = ruleset.evaluate(
                 &Event {

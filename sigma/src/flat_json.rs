@@ -241,8 +241,11 @@ type FnvBuild = std::hash::BuildHasherDefault<FnvHasher>;
 /// Template types by channel, then by event id.
 type RouteMemo = HashMap<String, HashMap<Option<i64>, Box<[u32]>>>;
 
-/// A template type's fields by name: index and type.
-type FieldSlots = HashMap<String, (usize, FieldType), FnvBuild>;
+/// A template type's fields by name id ([`Projector::resolve`]): index and type.
+type FieldSlots = Vec<Option<(usize, FieldType)>>;
+
+/// The id [`Projector::resolve`] gives a field name that no template type has.
+const UNKNOWN_NAME: u32 = u32::MAX;
 
 /// Distinct (channel, event id) pairs a [`Projector`] remembers the routes of.
 const MAX_REMEMBERED_ROUTES: usize = 4096;
@@ -254,13 +257,36 @@ pub struct Projector {
     /// Template types by (channel, event id), filled as events arrive: routing builds log
     /// source names, which costs more than the rest of an event's projection.
     routes: Mutex<RouteMemo>,
-    /// For each template type id: field name → (index, type), and the field count.
+    /// Field name ids, over the field names of every template type.
+    names: HashMap<String, u32, FnvBuild>,
+    /// For each template type id: name id → (index, type), and the field count.
     layout: HashMap<u32, (FieldSlots, usize)>,
 }
 
 impl Projector {
     /// The projector of an interface.
     pub fn new(interface: &SensorInterface) -> Projector {
+        let mut names: HashMap<String, u32, FnvBuild> = HashMap::default();
+        for field in interface.templates.iter().flat_map(|t| t.fields.iter()) {
+            let next = names.len() as u32;
+            names.entry(field.name.clone()).or_insert(next);
+        }
+        let layout = interface
+            .templates
+            .iter()
+            .map(|t| {
+                let mut slots: FieldSlots = vec![None; names.len()];
+                for (i, f) in t.fields.iter().enumerate() {
+                    if let Some(slot) = names
+                        .get(&f.name)
+                        .and_then(|&id| slots.get_mut(id as usize))
+                    {
+                        *slot = Some((i, f.kind));
+                    }
+                }
+                (t.id, (slots, t.fields.len()))
+            })
+            .collect();
         Projector {
             by_name: interface
                 .templates
@@ -268,19 +294,8 @@ impl Projector {
                 .map(|t| (t.name.clone(), t.id))
                 .collect(),
             routes: Mutex::new(HashMap::new()),
-            layout: interface
-                .templates
-                .iter()
-                .map(|t| {
-                    let fields = t
-                        .fields
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| (f.name.clone(), (i, f.kind)))
-                        .collect();
-                    (t.id, (fields, t.fields.len()))
-                })
-                .collect(),
+            names,
+            layout,
         }
     }
 
@@ -324,13 +339,41 @@ impl Projector {
         template: u32,
         out: &mut Vec<Value<'e>>,
     ) -> bool {
-        let Some((fields, count)) = self.layout.get(&template) else {
+        let mut names = Vec::new();
+        self.resolve(event, &mut names);
+        self.project_resolved(event, &names, template, out)
+    }
+
+    /// Looks up the name of each of `event`'s fields once, into `names`, for
+    /// [`Projector::project_resolved`]: an event delivered to several template types (a Sysmon
+    /// event goes to its category, the `sysmon` service and the `windows` product) then costs
+    /// one name lookup per field, not one per field and template type.
+    pub fn resolve(&self, event: &FlatJsonEvent<'_>, names: &mut Vec<u32>) {
+        names.clear();
+        names.extend(event.fields.iter().map(|(name, _)| {
+            self.names
+                .get(name.as_ref())
+                .copied()
+                .unwrap_or(UNKNOWN_NAME)
+        }));
+    }
+
+    /// [`Projector::project`] with the event's names resolved by [`Projector::resolve`].
+    pub fn project_resolved<'e>(
+        &self,
+        event: &'e FlatJsonEvent<'_>,
+        names: &[u32],
+        template: u32,
+        out: &mut Vec<Value<'e>>,
+    ) -> bool {
+        let Some((slots, count)) = self.layout.get(&template) else {
             return false;
         };
         out.clear();
         out.resize(*count, Value::Null);
-        for (name, value) in &event.fields {
-            let Some(&(index, kind)) = fields.get(name.as_ref()) else {
+        // Later fields overwrite earlier ones of the same name: the last value wins.
+        for ((_, value), &name) in event.fields.iter().zip(names) {
+            let Some(&Some((index, kind))) = slots.get(name as usize) else {
                 continue;
             };
             let converted = match (kind, value) {
