@@ -415,6 +415,7 @@ fn dcf_eval_json(
 ) -> usize {
     let mut out = Vec::new();
     let mut names = Vec::new();
+    let mut templates = Vec::new();
     let mut matches = 0;
     for line in lines {
         let Ok(event) = FlatJsonEvent::parse(line) else {
@@ -422,7 +423,8 @@ fn dcf_eval_json(
         };
         let mut fields = Vec::new();
         projector.resolve(&event, &mut names);
-        for &template in projector.windows_templates(&event).iter() {
+        projector.windows_templates_into(&event, &mut templates);
+        for &template in &templates {
             projector.project_resolved(&event, &names, template, &mut fields);
             out.clear();
             let _ = ruleset.evaluate(

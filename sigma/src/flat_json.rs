@@ -301,6 +301,14 @@ impl Projector {
 
     /// The template types a Windows event is delivered to (see [`WindowsEvent::routes`]).
     pub fn windows_templates(&self, event: &FlatJsonEvent<'_>) -> Box<[u32]> {
+        let mut out = Vec::new();
+        self.windows_templates_into(event, &mut out);
+        out.into_boxed_slice()
+    }
+
+    /// [`Projector::windows_templates`] into a buffer the caller reuses across events.
+    pub fn windows_templates_into(&self, event: &FlatJsonEvent<'_>, out: &mut Vec<u32>) {
+        out.clear();
         let channel = match event.get("Channel") {
             Some(Scalar::Str(s)) => s.as_ref(),
             _ => "",
@@ -312,7 +320,8 @@ impl Projector {
         };
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(known) = routes.get(channel).and_then(|ids| ids.get(&event_id)) {
-            return known.clone();
+            out.extend_from_slice(known);
+            return;
         }
         let found: Box<[u32]> = event
             .windows()
@@ -320,14 +329,14 @@ impl Projector {
             .iter()
             .filter_map(|k| self.by_name.get(&k.template_name()).copied())
             .collect();
+        out.extend_from_slice(&found);
         // Bounded: channels and event ids come from the events, so cap what is remembered.
         if routes.values().map(HashMap::len).sum::<usize>() < MAX_REMEMBERED_ROUTES {
             routes
                 .entry(channel.to_string())
                 .or_default()
-                .insert(event_id, found.clone());
+                .insert(event_id, found);
         }
-        found
     }
 
     /// Fills `out` with the field array of `template` for `event`: each field's value by name,
