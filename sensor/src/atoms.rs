@@ -5,7 +5,9 @@
 //! to 8,400 on one field. Aho-Corasick automata over whole literals were half of the time to
 //! load them; over 4-byte atoms they still cost a third of the load, and their scan of a
 //! command line (70 bytes, a dozen hits) took microseconds. As YARA does, each literal is
-//! represented by an atom of at most [`ATOM_LEN`] bytes: the window of it that the fewest other
+//! represented by an atom of [`ATOM_LEN_MIN`] to [`ATOM_LEN_MAX`] bytes (as long as the
+//! finder's shortest literal allows, so hash lists get long atoms that other hashes do not
+//! hit), or the whole literal if shorter: the window of it that the fewest other
 //! literals share, then the one of rarest bytes. The distinct atoms go into an open-addressing
 //! table, and a bitmap of their hashes dismisses almost every position of the text with one
 //! bit test. Building is a pass over the literals; scanning is a pass over the text with a
@@ -15,7 +17,7 @@
 
 use memchr::memmem::Finder;
 
-use crate::limits::{ATOM_LEN, FEW_LITERALS_MAX};
+use crate::limits::{ATOM_LEN_MAX, ATOM_LEN_MIN, FEW_LITERALS_MAX};
 
 /// Where a literal's atom sits in it.
 #[derive(Clone, Copy, Debug)]
@@ -104,7 +106,7 @@ fn rarity(byte: u8) -> u32 {
     RARITY.get(usize::from(byte)).map_or(4, |&r| u32::from(r))
 }
 
-/// The key of an atom of at most [`ATOM_LEN`] bytes: its bytes, and one more than its length
+/// The key of an atom of at most [`ATOM_LEN_MAX`] bytes: its bytes, and one more than its length
 /// above them, so atoms of different lengths never share a key and no key is 0.
 fn atom_key(atom: &[u8]) -> u64 {
     let bytes = atom
@@ -115,14 +117,14 @@ fn atom_key(atom: &[u8]) -> u64 {
 }
 
 // Keys hold an atom's bytes below bit 56.
-const _: () = assert!(ATOM_LEN <= 7);
+const _: () = assert!(ATOM_LEN_MIN <= ATOM_LEN_MAX && ATOM_LEN_MAX <= 7);
 
 /// Spreads a key over 64 bits (Fibonacci hashing); the top bits index the bitmap and table.
 fn spread(key: u64) -> u64 {
     key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// How often windows of [`ATOM_LEN`] bytes occur in a set of literals, approximately: counts
+/// How often windows of one atom length occur in a set of literals, approximately: counts
 /// are kept per hash bucket, so a collision can only overstate one.
 struct WindowCounts {
     counts: Vec<u16>,
@@ -130,10 +132,10 @@ struct WindowCounts {
 }
 
 impl WindowCounts {
-    fn new<S: AsRef<[u8]>>(literals: &[S]) -> WindowCounts {
+    fn new<S: AsRef<[u8]>>(literals: &[S], atom_len: usize) -> WindowCounts {
         let windows: usize = literals
             .iter()
-            .map(|l| l.as_ref().len().saturating_sub(ATOM_LEN - 1))
+            .map(|l| l.as_ref().len().saturating_sub(atom_len - 1))
             .sum();
         let bits = table_bits(windows.saturating_mul(2), 8, 16);
         let mut table = WindowCounts {
@@ -141,7 +143,7 @@ impl WindowCounts {
             shift: 64 - bits,
         };
         for literal in literals {
-            for window in literal.as_ref().windows(ATOM_LEN) {
+            for window in literal.as_ref().windows(atom_len) {
                 let bucket = table.bucket(window);
                 if let Some(count) = table.counts.get_mut(bucket) {
                     *count = count.saturating_add(1);
@@ -168,12 +170,12 @@ fn table_bits(entries: usize, min: u32, max: u32) -> u32 {
         .clamp(min, max)
 }
 
-/// Offset of the atom of `literal`: of its windows of [`ATOM_LEN`] bytes, the one fewest
+/// Offset of the atom of `literal`: of its windows of `atom_len` bytes, the one fewest
 /// literals share (`shared`), so that an atom hit fans out to few comparisons; among those,
 /// the one whose distinct bytes are rarest in text (`aaaa` is a poor atom).
-fn atom_offset(literal: &[u8], shared: &WindowCounts) -> usize {
+fn atom_offset(literal: &[u8], atom_len: usize, shared: &WindowCounts) -> usize {
     let mut best = (0, u16::MAX, 0u32);
-    for (offset, window) in literal.windows(ATOM_LEN).enumerate() {
+    for (offset, window) in literal.windows(atom_len).enumerate() {
         let sharing = shared.get(window);
         if sharing > best.1 {
             continue;
@@ -223,7 +225,14 @@ impl LiteralFinder {
 
 impl AtomFinder {
     fn new<S: AsRef<[u8]>>(literals: &[S]) -> AtomFinder {
-        let shared = WindowCounts::new(literals);
+        let atom_len = literals
+            .iter()
+            .map(|l| l.as_ref().len())
+            .filter(|&len| len >= ATOM_LEN_MIN)
+            .min()
+            .unwrap_or(ATOM_LEN_MIN)
+            .min(ATOM_LEN_MAX);
+        let shared = WindowCounts::new(literals, atom_len);
         let mut keyed: Vec<(u64, Anchor)> = Vec::with_capacity(literals.len());
         let mut bytes = Vec::new();
         let mut spans = Vec::with_capacity(literals.len());
@@ -232,10 +241,10 @@ impl AtomFinder {
             let literal = literal.as_ref();
             spans.push((bytes.len() as u32, literal.len() as u32));
             bytes.extend_from_slice(literal);
-            let offset = atom_offset(literal, &shared);
+            let offset = atom_offset(literal, atom_len, &shared);
             let atom = literal
                 .get(offset..)
-                .and_then(|rest| rest.get(..ATOM_LEN.min(rest.len())))
+                .and_then(|rest| rest.get(..atom_len.min(rest.len())))
                 .unwrap_or(literal);
             // The empty literal occurs everywhere: its atom is empty and every scan reports it.
             if !lengths.contains(&atom.len()) {
@@ -504,17 +513,18 @@ mod tests {
 
     #[test]
     fn atoms_prefer_rare_bytes_over_separators() {
-        let none = WindowCounts::new::<&str>(&[]);
-        assert_eq!(atom_offset(b"\\\\..%q|z", &none), 4);
-        assert_eq!(atom_offset(b"abc", &none), 0);
-        assert_eq!(atom_offset(b"aaaaaaaq", &none), 4);
+        let none = WindowCounts::new::<&str>(&[], 4);
+        assert_eq!(atom_offset(b"\\\\..%q|z", 4, &none), 4);
+        assert_eq!(atom_offset(b"abc", 4, &none), 0);
+        assert_eq!(atom_offset(b"aaaaaaaq", 4, &none), 4);
         // A window other literals share loses to a unique one, however rare its bytes.
-        let shared = WindowCounts::new(&["%q|z", "x%q|zy", "abcde%q|z"]);
-        assert_eq!(atom_offset(b"abcde%q|z", &shared), 4);
+        let shared = WindowCounts::new(&["%q|z", "x%q|zy", "abcde%q|z"], 4);
+        assert_eq!(atom_offset(b"abcde%q|z", 4, &shared), 4);
     }
 
     /// Against `str::contains`, on random literals and texts over a small alphabet (so atoms
-    /// collide and share), with literals of every length from 0 to 9.
+    /// collide and share), with literals of every length from 0 to 16 and atoms of 4 and 7
+    /// bytes.
     #[test]
     fn agrees_with_substring_search() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -528,8 +538,14 @@ mod tests {
         let mut checked = 0;
         for round in 0..60 {
             let count = 9 + next(400);
+            // Every third set has only literals of 7 characters or more: the longest atoms.
+            let shortest = if round % 3 == 0 { 7 } else { 0 };
             let mut literals: Vec<String> = (0..count)
-                .map(|_| (0..next(10)).map(|_| alphabet[next(5)]).collect())
+                .map(|_| {
+                    (0..shortest + next(10))
+                        .map(|_| alphabet[next(5)])
+                        .collect()
+                })
                 .collect();
             if round % 2 == 0 {
                 literals.retain(|l| !l.is_empty());

@@ -10,9 +10,12 @@ pub const REGEX_NEST_LIMIT: u32 = 64;
 pub const LINEAR_LIST_MAX: usize = 8;
 /// Most literal groups a rule's prefilter requires to hit before the rule is evaluated.
 pub const MAX_PREFILTER_GROUPS: usize = 3;
-/// Length of the atom (the window of a literal the prefilter automata are built over): longer
-/// atoms hit ordinary text less often, shorter ones make smaller automata.
-pub const ATOM_LEN: usize = 4;
-/// Prefilters with at most this many literals search for each on its own instead of building
-/// an automaton.
+/// Shortest atom (the window of a literal the prefilter looks up at every text position) of a
+/// literal at least this long: windows of 4 bytes tell most literals apart.
+pub const ATOM_LEN_MIN: usize = 4;
+/// Longest atom: a prefilter whose literals are all at least this long (hash lists) uses atoms
+/// of this length, which random-looking text (other hashes, GUIDs) almost never hits.
+pub const ATOM_LEN_MAX: usize = 7;
+/// Prefilters with at most this many literals search for each on its own instead of looking
+/// up atoms.
 pub const FEW_LITERALS_MAX: usize = 8;
