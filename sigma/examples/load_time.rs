@@ -1,0 +1,59 @@
+//! Best-of-N time for a sensor to load the whole SigmaHQ rule set, compiled and signed: a
+//! tight loop to profile load with (`perf record`), where the criterion bench
+//! (`benches/engines.rs`) is the measurement of record.
+//!
+//! ```sh
+//! cargo run --release -p dcf-sigma --example load_time -- 20
+//! ```
+//!
+//! The signed content is cached in the system temporary directory; delete
+//! `dcf-sigmahq-signed.dcf` there after changing the importer.
+
+use std::path::Path;
+use std::time::Instant;
+
+use dcf_sensor::{LoaderConfig, Sensor};
+use dcf_sigma::ImportOptions;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = std::fs::read_to_string(root.join("sigma/manifests/sigmahq.toml"))?;
+    let interface = dcf_validator::manifest::from_toml(&manifest)?;
+    // A fixed, public test seed: this content is for timing only.
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0x5a; 32]);
+    let cached = std::env::temp_dir().join("dcf-sigmahq-signed.dcf");
+    let signed = match std::fs::read(&cached) {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let rules = [root.join("../shared/sigma/rules")];
+            let (mut content, _) = dcf_sigma::compile_paths(
+                &rules,
+                std::slice::from_ref(&interface),
+                &ImportOptions::default(),
+            )?;
+            let signed = dcf_validator::keys::sign_content(&mut content, &key)?;
+            std::fs::write(&cached, &signed)?;
+            signed
+        }
+    };
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let config = LoaderConfig::new(interface.clone(), vec![key.verifying_key().to_bytes()]);
+        let sensor = Sensor::new(config, 0)?;
+        let start = Instant::now();
+        let ruleset = sensor.load(&signed, 1)?;
+        best = best.min(start.elapsed().as_secs_f64());
+        drop(ruleset);
+    }
+    println!(
+        "best of {runs} loads: {:.1} ms ({} rules, {} bytes)",
+        best * 1e3,
+        dcf_parser::parse(&signed)?.rule_count(),
+        signed.len()
+    );
+    Ok(())
+}
