@@ -45,7 +45,9 @@ pub(crate) fn compile_regex(
         .hybrid_cache_capacity(REGEX_DFA_SIZE_LIMIT)
         // No full DFAs, whatever features other crates enable: building them was an eighth
         // of the time to load SigmaHQ's rules, for no faster search than the lazy DFA's.
-        .dfa(false);
+        .dfa(false)
+        // Only `is_match` is asked, so no one-pass DFA: it serves searches for capture groups.
+        .onepass(false);
     let regex = meta::Builder::new()
         .configure(config)
         .build_from_hir(&hir)
