@@ -3,7 +3,8 @@
 //! Binding is the check Channel File 291 lacked: before anything is evaluated, every rule's
 //! template type must be implemented by this sensor, and every field a rule reads must be one
 //! the sensor supplies, with the declared type and name. A wildcard (`Any`) reads nothing, so
-//! it binds to any field index. Matchers (regexes, automata, CIDR blocks) are built here, once.
+//! it binds to any field index. Matchers (regexes, globs, literal finders, CIDR blocks) are
+//! built here, once.
 
 use std::collections::BTreeMap;
 

@@ -335,7 +335,7 @@ pub(crate) struct TemplateProgram {
     pub(crate) filters: Vec<FieldFilter>,
     /// Rules (positions in `rules`) with no literal to prefilter on: evaluated for every event.
     pub(crate) always: Vec<u32>,
-    /// Number of patterns over all automata.
+    /// Number of distinct literals over all finders: pattern ids are below this.
     pub(crate) pattern_count: usize,
     /// For each rule, its literal groups besides the pivot, as program-wide pattern ids: each
     /// group needs a hit before the rule is evaluated.
