@@ -408,22 +408,17 @@ fn build_match(
         }
         Operand::Values(list) => list.iter().collect(),
     };
-    let prepared: Vec<String> = values
+    // Each value once, in comparison form; the leaf takes ownership (no copy per value).
+    let prepared: Vec<Box<str>> = values
         .iter()
         .map(|v| {
             if folded && m.kind != MatchKind::Regex {
-                fold(v)
+                fold(v).into_boxed_str()
             } else {
-                (*v).to_string()
+                Box::from(*v)
             }
         })
         .collect();
-    let boxed = || {
-        prepared
-            .iter()
-            .map(|v| v.clone().into_boxed_str())
-            .collect::<Vec<_>>()
-    };
     let text = |test: TextTest| Leaf::Text {
         sel,
         folded: folded && m.kind != MatchKind::Regex,
@@ -433,34 +428,27 @@ fn build_match(
     let many = !m.all_of && prepared.len() > LINEAR_LIST_MAX;
     Ok(match m.kind {
         MatchKind::Equals => {
+            let group = values_group(sel, &prepared, m.all_of, folded, literals);
             let test = if many {
-                TextTest::EqualsSet(
-                    prepared
-                        .iter()
-                        .map(|v| v.clone().into_boxed_str())
-                        .collect::<foldhash::HashSet<_>>(),
-                )
+                TextTest::EqualsSet(prepared.into_iter().collect::<foldhash::HashSet<_>>())
             } else {
-                TextTest::Equals(boxed())
+                TextTest::Equals(prepared)
             };
-            (
-                text(test),
-                values_group(sel, &prepared, m.all_of, folded, literals),
-            )
+            (text(test), group)
         }
         // Long any-of lists are answered from the prefilter's hits (`finish`).
-        MatchKind::Contains => (
-            text(TextTest::Contains(boxed())),
-            values_group(sel, &prepared, m.all_of, folded, literals),
-        ),
-        MatchKind::StartsWith => (
-            text(TextTest::StartsWith(boxed())),
-            values_group(sel, &prepared, m.all_of, folded, literals),
-        ),
-        MatchKind::EndsWith => (
-            text(TextTest::EndsWith(boxed())),
-            values_group(sel, &prepared, m.all_of, folded, literals),
-        ),
+        MatchKind::Contains => {
+            let group = values_group(sel, &prepared, m.all_of, folded, literals);
+            (text(TextTest::Contains(prepared)), group)
+        }
+        MatchKind::StartsWith => {
+            let group = values_group(sel, &prepared, m.all_of, folded, literals);
+            (text(TextTest::StartsWith(prepared)), group)
+        }
+        MatchKind::EndsWith => {
+            let group = values_group(sel, &prepared, m.all_of, folded, literals);
+            (text(TextTest::EndsWith(prepared)), group)
+        }
         MatchKind::Glob => {
             let mut globs = Vec::with_capacity(prepared.len());
             for pattern in &prepared {
@@ -475,7 +463,7 @@ fn build_match(
         MatchKind::Regex => {
             let mut compiled = Vec::with_capacity(prepared.len());
             for pattern in &prepared {
-                let key = (Box::<str>::from(pattern.as_str()), folded);
+                let key = (pattern.clone(), folded);
                 let regex = match regexes.get(&key) {
                     Some(built) => built.clone(),
                     None => {
