@@ -5,10 +5,16 @@
 //! ten such SigmaHQ rules ran a regex over every process creation. The regex syntax crate
 //! extracts, from a pattern's syntax tree, a finite set of literals one of which every match
 //! starts with (or says there is none); folded, they serve as the leaf's prefilter group like
-//! any `contains` list. The tree is parsed once and compiled from, as the `regex` crate would
-//! compile the pattern (leftmost-first, matches never split a character).
+//! any `contains` list. The tree is parsed once and compiled from.
 
-use regex_automata::meta;
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::Arc;
+
+use regex_automata::Input;
+use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
+use regex_automata::nfa::thompson::pikevm::{Cache as PikeCache, PikeVM};
+use regex_automata::nfa::thompson::{self, WhichCaptures};
+use regex_automata::util::pool::Pool;
 use regex_syntax::ParserBuilder;
 use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -16,8 +22,51 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use crate::fold::fold;
 use crate::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
 
-/// A compiled regex. Cloning shares the compiled program.
-pub(crate) type Regex = meta::Regex;
+/// Search state of one regex for one thread.
+struct Caches {
+    dfa: Option<DfaCache>,
+    pike: PikeCache,
+}
+
+type MakeCaches = Box<dyn Fn() -> Caches + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+/// A compiled regex that answers whether it matches somewhere in a text. Cloning shares it.
+///
+/// The sensor only asks `is_match`, so only what a forward search needs is built: the
+/// Thompson NFA without capture states, a lazy DFA over it, and the PikeVM the lazy DFA falls
+/// back on when it gives up (its cache thrashes, or a Unicode word boundary meets non-ASCII
+/// text). The `regex` crate's engine also builds a reverse NFA and literal strategies to find
+/// where matches start; that was a third of the time to load SigmaHQ's rules.
+#[derive(Clone)]
+pub(crate) struct Regex(Arc<Compiled>);
+
+struct Compiled {
+    dfa: Option<DFA>,
+    pike: PikeVM,
+    caches: Pool<Caches, MakeCaches>,
+}
+
+impl std::fmt::Debug for Regex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Regex")
+            .field("states", &self.0.pike.get_nfa().states().len())
+            .finish()
+    }
+}
+
+impl Regex {
+    /// Whether the regex matches somewhere in `text`.
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        let input = Input::new(text).earliest(true);
+        let mut caches = self.0.caches.get();
+        if let (Some(dfa), Some(cache)) = (&self.0.dfa, caches.dfa.as_mut())
+            && let Ok(found) = dfa.try_search_fwd(cache, &input)
+        {
+            return found.is_some();
+        }
+        self.0.pike.is_match(&mut caches.pike, input)
+    }
+}
 
 /// A regex compiled under the sensor's limits, with its required literals.
 #[derive(Clone, Debug)]
@@ -38,22 +87,35 @@ pub(crate) fn compile_regex(
         .build()
         .parse(pattern)
         .map_err(|e| e.to_string())?;
-    let config = meta::Config::new()
-        .match_kind(regex_automata::MatchKind::LeftmostFirst)
-        .utf8_empty(true)
-        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-        .hybrid_cache_capacity(REGEX_DFA_SIZE_LIMIT)
-        // No full DFAs, whatever features other crates enable: building them was an eighth
-        // of the time to load SigmaHQ's rules, for no faster search than the lazy DFA's.
-        .dfa(false)
-        // Only `is_match` is asked, so no one-pass DFA: it serves searches for capture groups.
-        .onepass(false);
-    let regex = meta::Builder::new()
-        .configure(config)
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .which_captures(WhichCaptures::None),
+        )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
+    let pike = PikeVM::new_from_nfa(nfa.clone()).map_err(|e| e.to_string())?;
+    // Without a lazy DFA (one that cannot be built within its cache), the PikeVM answers.
+    let dfa = DFA::builder()
+        .configure(
+            DFA::config()
+                .cache_capacity(REGEX_DFA_SIZE_LIMIT)
+                .unicode_word_boundary(true),
+        )
+        .build_from_nfa(nfa)
+        .ok();
+    let (for_dfa, for_pike) = (dfa.clone(), pike.clone());
+    let make: MakeCaches = Box::new(move || Caches {
+        dfa: for_dfa.as_ref().map(DfaCache::new),
+        pike: for_pike.create_cache(),
+    });
     Ok(CompiledRegex {
-        regex,
+        regex: Regex(Arc::new(Compiled {
+            dfa,
+            pike,
+            caches: Pool::new(make),
+        })),
         required: required_literals(&hir),
     })
 }
@@ -119,5 +181,63 @@ mod tests {
         assert!(compile_regex("(unclosed", false).is_err());
         assert!(compile_regex("(a{1000}){1000}", false).is_err());
         assert!(compile_regex(&format!("{}a{}", "(".repeat(100), ")".repeat(100)), false).is_err());
+    }
+
+    /// Against the `regex` crate, which compiles the same syntax its own way: word boundaries
+    /// on ASCII and non-ASCII text (where the lazy DFA gives up and the PikeVM answers), case
+    /// folding, anchors, classes and empty matches.
+    #[test]
+    fn agrees_with_the_regex_crate() {
+        let patterns = [
+            r"\bcmd\b",
+            r"(?i)invoke-(expression|webrequest)",
+            r"^[a-z]{3,8}\.exe$",
+            r"\$\{?[eE][nN][vV]:",
+            r"a*",
+            r"\w+@\w+",
+            r"(?i)straße",
+            r"é\b",
+            r"[^\x00-\x7f]{2}",
+            r"(a|b)*c{2,}",
+        ];
+        let texts = [
+            "",
+            "cmd",
+            "xcmd",
+            "run cmd now",
+            "Invoke-WebRequest x",
+            "calc.exe",
+            "CALC.exe",
+            "${env:x}",
+            "$ENV:",
+            "bob@host",
+            "STRASSE",
+            "straße",
+            "café",
+            "caféx",
+            "日本",
+            "é",
+            "abcc",
+            "abc",
+        ];
+        let mut checked = 0;
+        for pattern in patterns {
+            for ci in [false, true] {
+                let ours = compile_regex(pattern, ci).unwrap().regex;
+                let theirs = regex::RegexBuilder::new(pattern)
+                    .case_insensitive(ci)
+                    .build()
+                    .unwrap();
+                for text in texts {
+                    assert_eq!(
+                        ours.is_match(text),
+                        theirs.is_match(text),
+                        "{pattern:?} (case-insensitive {ci}) on {text:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 360);
     }
 }
