@@ -305,11 +305,17 @@ impl AtomFinder {
         finder
     }
 
+    /// The word of `filter` and the bit in it that stand for atoms of hash `hash`.
+    fn filter_bit(&self, hash: u64) -> (usize, u64) {
+        let bit = hash >> self.filter_shift;
+        ((bit >> 6) as usize, 1 << (bit & 63))
+    }
+
     fn insert(&mut self, key: u64, first: u32, count: u32) {
         let hash = spread(key);
-        let bit = hash >> self.filter_shift;
-        if let Some(word) = self.filter.get_mut((bit >> 6) as usize) {
-            *word |= 1 << (bit & 63);
+        let (word, bit) = self.filter_bit(hash);
+        if let Some(word) = self.filter.get_mut(word) {
+            *word |= bit;
         }
         let mask = self.slots.len().saturating_sub(1);
         let mut at = (hash >> self.slot_shift) as usize;
@@ -353,11 +359,8 @@ impl AtomFinder {
                 };
                 let key = (window >> shift) | tag;
                 let hash = spread(key);
-                let bit = hash >> self.filter_shift;
-                let set = self
-                    .filter
-                    .get((bit >> 6) as usize)
-                    .is_some_and(|word| word & (1 << (bit & 63)) != 0);
+                let (word, bit) = self.filter_bit(hash);
+                let set = self.filter.get(word).is_some_and(|w| w & bit != 0);
                 if set && let Some(slot) = self.lookup(key, hash) {
                     self.verify(haystack, at, slot, sink);
                 }
@@ -370,8 +373,7 @@ impl AtomFinder {
 
     /// Compares the literals anchored on the atom at `at` of `haystack`.
     fn verify(&self, haystack: &[u8], at: usize, slot: &Slot, sink: &mut impl LiteralSink) {
-        let range = slot.first as usize..slot.first.saturating_add(slot.count) as usize;
-        for anchor in self.anchors.get(range).unwrap_or_default() {
+        for anchor in self.anchors_of(slot) {
             if sink.known(anchor.literal) {
                 continue;
             }
@@ -393,13 +395,18 @@ impl AtomFinder {
     fn report_empty(&self, sink: &mut impl LiteralSink) {
         let empty = atom_key(&[]);
         if let Some(slot) = self.lookup(empty, spread(empty)) {
-            let range = slot.first as usize..slot.first.saturating_add(slot.count) as usize;
-            for anchor in self.anchors.get(range).unwrap_or_default() {
+            for anchor in self.anchors_of(slot) {
                 if !sink.known(anchor.literal) {
                     sink.found(anchor.literal);
                 }
             }
         }
+    }
+
+    /// The anchors of the literals whose atom is `slot`'s.
+    fn anchors_of(&self, slot: &Slot) -> &[Anchor] {
+        let range = slot.first as usize..slot.first.saturating_add(slot.count) as usize;
+        self.anchors.get(range).unwrap_or_default()
     }
 
     fn literal(&self, id: u32) -> Option<&[u8]> {

@@ -136,18 +136,13 @@ fn bind(
 
 /// Whether a leaf can be answered from its field's prefilter hits: a long any-of list of
 /// non-empty case-insensitive contains literals (the prefilter scans folded text).
-fn answered_by_prefilter(leaf: &Leaf) -> Option<(Sel, &[Box<str>])> {
-    match leaf {
-        Leaf::Text {
-            sel,
-            folded: true,
-            all_of: false,
-            test: TextTest::Contains(values),
-        } if values.len() > LINEAR_LIST_MAX && values.iter().all(|v| !v.is_empty()) => {
-            Some((*sel, values))
-        }
-        _ => None,
-    }
+fn answered_by_prefilter(leaf: &Leaf) -> bool {
+    matches!(leaf, Leaf::Text {
+        folded: true,
+        all_of: false,
+        test: TextTest::Contains(values),
+        ..
+    } if values.len() > LINEAR_LIST_MAX && values.iter().all(|v| !v.is_empty()))
 }
 
 struct ProgramBuilder<'i> {
@@ -241,12 +236,11 @@ impl<'i> ProgramBuilder<'i> {
                 }
                 Node::Match(m) => {
                     let (leaf, group) = build_match(&m, rule, &mut self.literals, regexes)?;
-                    if let Some((sel, values)) = answered_by_prefilter(&leaf) {
-                        let ids = values
-                            .iter()
-                            .map(|v| self.literals.intern(sel, v))
-                            .collect();
-                        self.answered.push((self.leaves.len() as u32, ids));
+                    // Such a leaf's group is the ids of its values, in order (`values_group`).
+                    if answered_by_prefilter(&leaf)
+                        && let Some(ids) = &group
+                    {
+                        self.answered.push((self.leaves.len() as u32, ids.clone()));
                     }
                     self.leaf(leaf, Need::All(group.into_iter().collect()))
                 }

@@ -37,12 +37,7 @@ impl Literals {
             spans,
             sels,
         } = self;
-        let text_of = |id: LiteralId| {
-            spans
-                .get(id as usize)
-                .and_then(|&(start, len)| arena.get(start as usize..)?.get(..len as usize))
-                .unwrap_or("")
-        };
+        let text_of = |id: LiteralId| span_text(arena, spans, id);
         let hash = hasher.hash_one((sel, text));
         let same = |&id: &LiteralId| sels.get(id as usize) == Some(&sel) && text_of(id) == text;
         if let Some(&id) = table.find(hash, same) {
@@ -68,10 +63,7 @@ impl Literals {
     }
 
     fn text(&self, id: LiteralId) -> &str {
-        self.spans
-            .get(id as usize)
-            .and_then(|&(start, len)| self.arena.get(start as usize..)?.get(..len as usize))
-            .unwrap_or("")
+        span_text(&self.arena, &self.spans, id)
     }
 
     fn len_of(&self, id: LiteralId) -> usize {
@@ -81,6 +73,14 @@ impl Literals {
     fn sel_of(&self, id: LiteralId) -> Option<Sel> {
         self.sels.get(id as usize).copied()
     }
+}
+
+/// The text of literal `id` in `arena` (empty for an unknown id).
+fn span_text<'a>(arena: &'a str, spans: &[(u32, u32)], id: LiteralId) -> &'a str {
+    spans
+        .get(id as usize)
+        .and_then(|&(start, len)| arena.get(start as usize..)?.get(..len as usize))
+        .unwrap_or("")
 }
 
 /// Literals of which one must occur in the folded text of their selector: a disjunction.
@@ -217,20 +217,20 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
         .iter()
         .map(|(sel, ids)| (*sel, vec![Vec::new(); ids.len()]))
         .collect();
-    let mut checks: Vec<Vec<Box<[LiteralId]>>> = Vec::with_capacity(rule_groups.len());
-    for (position, groups) in rule_groups.iter().enumerate() {
+    let mut checks: Vec<Box<[Box<[LiteralId]>]>> = Vec::with_capacity(rule_groups.len());
+    for (position, groups) in rule_groups.into_iter().enumerate() {
         let pivot = groups
             .iter()
             .enumerate()
             .min_by_key(|(_, g)| cost(g))
             .map(|(i, _)| i);
         let mut rule_checks = Vec::new();
-        for (g, group) in groups.iter().enumerate() {
+        for (g, group) in groups.into_iter().enumerate() {
             if Some(g) != pivot {
-                rule_checks.push(group.clone().into_boxed_slice());
+                rule_checks.push(group.into_boxed_slice());
                 continue;
             }
-            for &id in group {
+            for &id in &group {
                 let Some(sel) = literals.sel_of(id) else {
                     continue;
                 };
@@ -243,7 +243,7 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
                 }
             }
         }
-        checks.push(rule_checks);
+        checks.push(rule_checks.into_boxed_slice());
     }
     let mut filters = Vec::with_capacity(members.len());
     for (sel, ids) in members {
@@ -260,9 +260,7 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
                 .collect(),
         });
     }
-    let checks = checks.into_iter().map(Vec::into_boxed_slice).collect();
-    always.sort_unstable();
-    always.dedup();
+    // `always` is in ascending position order already: rules were visited in order, once.
     Plan {
         filters,
         always,
