@@ -32,9 +32,7 @@ fn agrees_with_sigma_rust_or_documents_why_not() {
     let start = std::time::Instant::now();
     let (content, report, manifest) = common::all_rules();
     println!("[{:?}] compiled", start.elapsed());
-    let bytes = content.encode().unwrap();
-    let view = dcf_parser::parse(&bytes).unwrap();
-    let ruleset = dcf_sensor::compile(&view, manifest).unwrap();
+    let ruleset = common::bound(content, manifest);
     let events = common::regression_events();
 
     // Ours: each event projected into every template type that has rules.

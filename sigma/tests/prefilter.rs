@@ -10,9 +10,7 @@ use dcf_sigma::adapter::borrow_values;
 #[test]
 fn prefilter_never_changes_a_result_on_sigmahq_content() {
     let (content, _, manifest) = common::all_rules();
-    let bytes = content.encode().unwrap();
-    let view = dcf_parser::parse(&bytes).unwrap();
-    let ruleset = dcf_sensor::compile(&view, manifest).unwrap();
+    let ruleset = common::bound(content, manifest);
     let mut scratch = Scratch::new();
     let (mut fast, mut slow) = (Vec::new(), Vec::new());
     let mut matches = 0;

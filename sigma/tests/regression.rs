@@ -74,9 +74,7 @@ fn cases() -> Vec<Case> {
 #[test]
 fn sigmahq_positive_regression_tests() {
     let (content, _, manifest) = common::all_rules();
-    let bytes = content.encode().unwrap();
-    let view = dcf_parser::parse(&bytes).unwrap();
-    let ruleset = dcf_sensor::compile(&view, manifest).unwrap();
+    let ruleset = common::bound(content, manifest);
     let mut scratch = Scratch::new();
     let cases = cases();
     assert_eq!(cases.len(), 86, "one case per info.yml");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use dcf_parser::Content;
-use dcf_sensor::SensorInterface;
+use dcf_sensor::{Ruleset, SensorInterface};
 use dcf_sigma::{ImportOptions, ImportReport};
 
 /// The repository root.
@@ -42,6 +42,13 @@ pub fn all_rules() -> &'static (Content, ImportReport, SensorInterface) {
         .unwrap();
         (content, report, manifest)
     })
+}
+
+/// `content` as the sensor interpreter runs it: encoded, parsed and bound to `interface`.
+pub fn bound(content: &Content, interface: &SensorInterface) -> Ruleset {
+    let bytes = content.encode().unwrap();
+    let view = dcf_parser::parse(&bytes).unwrap();
+    dcf_sensor::compile(&view, interface).unwrap()
 }
 
 /// One regression event: where it came from and its adapted fields.
