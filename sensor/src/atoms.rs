@@ -14,10 +14,15 @@
 //! bit test per position and atom length, plus one table probe and the comparisons of the
 //! literals anchored there for each position whose bit is set. The answer is exact: a literal
 //! is reported if and only if it occurs.
+//!
+//! [`LiteralFinder`] picks the strategy by the number of literals: one literal is searched for
+//! directly, a few dozen go through one pass of [`crate::shift_or`] (cheaper per byte than a
+//! probe per atom length, but its buckets blur as they fill), and larger sets use atoms.
 
 use memchr::memmem::Finder;
 
-use crate::limits::{ATOM_LEN_MAX, ATOM_LEN_MIN, FEW_LITERALS_MAX};
+use crate::limits::{ATOM_LEN_MAX, ATOM_LEN_MIN, FEW_LITERALS_MAX, SHIFT_OR_LITERALS_MAX};
+use crate::shift_or::ShiftOr;
 
 /// Where a literal's atom sits in it.
 #[derive(Clone, Copy, Debug)]
@@ -39,9 +44,11 @@ pub(crate) trait LiteralSink {
 /// Finds which of a set of literals occur in a text.
 #[derive(Debug)]
 pub(crate) enum LiteralFinder {
-    /// A few literals, each searched for on its own with a SIMD substring search: most
-    /// prefilters of SigmaHQ's content hold one to four literals.
+    /// At most [`FEW_LITERALS_MAX`] literals, each searched for on its own with a SIMD
+    /// substring search, which a long text (a script block) does not slow down.
     Few(Vec<Finder<'static>>),
+    /// A few dozen literals: one pass of bucketed shift-or.
+    Buckets(ShiftOr),
     /// Many literals: a table of their atoms.
     Atoms(AtomFinder),
 }
@@ -204,6 +211,9 @@ impl LiteralFinder {
                     .collect(),
             );
         }
+        if literals.len() <= SHIFT_OR_LITERALS_MAX {
+            return LiteralFinder::Buckets(ShiftOr::new(literals));
+        }
         LiteralFinder::Atoms(AtomFinder::new(literals))
     }
 
@@ -218,6 +228,7 @@ impl LiteralFinder {
                     }
                 }
             }
+            LiteralFinder::Buckets(buckets) => buckets.find(text.as_bytes(), sink),
             LiteralFinder::Atoms(atoms) => atoms.find(text, sink),
         }
     }
@@ -436,15 +447,16 @@ mod tests {
         }
     }
 
-    /// Both strategies, over the same literals.
-    fn finders(literals: &[&str]) -> [LiteralFinder; 2] {
+    /// Every strategy, over the same literals.
+    fn finders<S: AsRef<[u8]>>(literals: &[S]) -> [LiteralFinder; 3] {
         [
             LiteralFinder::Few(
                 literals
                     .iter()
-                    .map(|l| Finder::new(l.as_bytes()).into_owned())
+                    .map(|l| Finder::new(l.as_ref()).into_owned())
                     .collect(),
             ),
+            LiteralFinder::Buckets(ShiftOr::new(literals)),
             LiteralFinder::Atoms(AtomFinder::new(literals)),
         ]
     }
@@ -497,8 +509,8 @@ mod tests {
 
     #[test]
     fn known_literals_are_not_reported_again() {
-        let [few, atoms] = finders(&["abcdef", "zq"]);
-        for (finder, reports) in [(few, vec![1]), (atoms, vec![1, 1])] {
+        let [few, buckets, atoms] = finders(&["abcdef", "zq"]);
+        for (finder, reports) in [(few, vec![1]), (buckets, vec![1, 1]), (atoms, vec![1, 1])] {
             let mut sink = Recorder {
                 known: vec![0],
                 reports: Vec::new(),
@@ -509,13 +521,22 @@ mod tests {
     }
 
     #[test]
-    fn few_literals_are_searched_one_by_one() {
+    fn the_strategy_follows_the_number_of_literals() {
+        let literals = |n: usize| -> Vec<String> { (0..n).map(|i| format!("l{i}")).collect() };
         assert!(matches!(
-            LiteralFinder::new(&["a"; FEW_LITERALS_MAX]),
+            LiteralFinder::new(&literals(FEW_LITERALS_MAX)),
             LiteralFinder::Few(_)
         ));
-        let many: Vec<String> = (0..=FEW_LITERALS_MAX).map(|i| format!("l{i}")).collect();
-        assert!(matches!(LiteralFinder::new(&many), LiteralFinder::Atoms(_)));
+        for n in [FEW_LITERALS_MAX + 1, SHIFT_OR_LITERALS_MAX] {
+            assert!(matches!(
+                LiteralFinder::new(&literals(n)),
+                LiteralFinder::Buckets(_)
+            ));
+        }
+        assert!(matches!(
+            LiteralFinder::new(&literals(SHIFT_OR_LITERALS_MAX + 1)),
+            LiteralFinder::Atoms(_)
+        ));
     }
 
     #[test]
@@ -529,9 +550,9 @@ mod tests {
         assert_eq!(atom_offset(b"abcde%q|z", 4, &shared), 4);
     }
 
-    /// Against `str::contains`, on random literals and texts over a small alphabet (so atoms
-    /// collide and share), with literals of every length from 0 to 16 and atoms of 4 and 7
-    /// bytes.
+    /// Every strategy against `str::contains`, on random literals and texts over a small
+    /// alphabet (so atoms collide and share, and shift-or buckets pass often), with literals of
+    /// every length from 0 to 16, atoms of 4 and 7 bytes, and sets of 1 to 400 literals.
     #[test]
     fn agrees_with_substring_search() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -544,7 +565,7 @@ mod tests {
         let alphabet = ['a', 'b', 'c', '\\', 'é'];
         let mut checked = 0;
         for round in 0..60 {
-            let count = 9 + next(400);
+            let count = 1 + next(if round % 4 == 1 { 40 } else { 400 });
             // Every third set has only literals of 7 characters or more: the longest atoms.
             let shortest = if round % 3 == 0 { 7 } else { 0 };
             let mut literals: Vec<String> = (0..count)
@@ -559,7 +580,7 @@ mod tests {
             }
             literals.sort();
             literals.dedup();
-            let finder = LiteralFinder::new(&literals);
+            let strategies = finders(&literals);
             for _ in 0..40 {
                 let text: String = (0..next(40)).map(|_| alphabet[next(5)]).collect();
                 let expected: Vec<u32> = literals
@@ -568,10 +589,12 @@ mod tests {
                     .filter(|(_, l)| text.contains(l.as_str()))
                     .map(|(i, _)| i as u32)
                     .collect();
-                assert_eq!(found(&finder, &text), expected, "{text:?} in {literals:?}");
-                checked += 1;
+                for finder in &strategies {
+                    assert_eq!(found(finder, &text), expected, "{text:?} in {literals:?}");
+                    checked += 1;
+                }
             }
         }
-        assert_eq!(checked, 2400);
+        assert_eq!(checked, 3 * 2400);
     }
 }

@@ -9,8 +9,8 @@
 //!   access is bounds-checked; an event shorter than its template's interface is refused with
 //!   [`SensorCode::EventTooShort`] before any rule runs. Regexes are compiled by
 //!   `regex-automata` as the `regex` crate compiles them (finite automata, size-limited); a
-//!   per-field literal prefilter (a hash table of short atoms of the literals, each hit
-//!   verified by comparing the literal) selects the few rules worth evaluating for each event
+//!   per-field literal prefilter (a bucketed shift-or filter for a few dozen literals, a hash
+//!   table of short atoms for more, each hit verified by comparing the literal) selects the few rules worth evaluating for each event
 //!   and answers long contains lists.
 //! - [`compile`] binds a parsed content to an interface without the signature, time and
 //!   sequence checks, for dry runs (`dcf test`).
@@ -33,6 +33,7 @@ mod net;
 mod prefilter;
 mod program;
 mod regexes;
+mod shift_or;
 
 pub use compile::compile;
 pub use error::{EvalError, LoadError, SensorCode};
