@@ -7,13 +7,14 @@
 //! command line (70 bytes, a dozen hits) took microseconds. As YARA does, each literal is
 //! represented by an atom of [`ATOM_LEN_MIN`] to [`ATOM_LEN_MAX`] bytes (as long as the
 //! finder's shortest literal allows, so hash lists get long atoms that other hashes do not
-//! hit), or the whole literal if shorter: the window of it that the fewest other
-//! literals share, then the one of rarest bytes. The distinct atoms go into an open-addressing
-//! table, and a bitmap of their hashes dismisses almost every position of the text with one
-//! bit test. Building is a pass over the literals; scanning is a pass over the text with a
-//! bit test per position and atom length, plus one table probe and the comparisons of the
-//! literals anchored there for each position whose bit is set. The answer is exact: a literal
-//! is reported if and only if it occurs.
+//! hit): the window of it that the fewest other literals share, then the one of rarest bytes.
+//! The distinct atoms go into an open-addressing table, and a bitmap of their hashes dismisses
+//! almost every position of the text with one bit test. Literals shorter than an atom are
+//! found by [`crate::short_literals`] in a pass of their own, so that they add no atom length
+//! (a probe per position each) to the scan. Building is a pass over the literals; scanning is
+//! a pass over the text with one bit test per position, plus one table probe and the
+//! comparisons of the literals anchored there for each position whose bit is set. The answer
+//! is exact: a literal is reported if and only if it occurs.
 //!
 //! [`LiteralFinder`] picks the strategy by the number of literals: one literal is searched for
 //! directly, a few dozen go through one pass of [`crate::shift_or`] (cheaper per byte than a
@@ -23,6 +24,7 @@ use memchr::memmem::Finder;
 
 use crate::limits::{ATOM_LEN_MAX, ATOM_LEN_MIN, FEW_LITERALS_MAX, SHIFT_OR_LITERALS_MAX};
 use crate::shift_or::ShiftOr;
+use crate::short_literals::ShortLiterals;
 
 /// Where a literal's atom sits in it.
 #[derive(Clone, Copy, Debug)]
@@ -62,8 +64,8 @@ struct Slot {
     count: u32,
 }
 
-/// An atom length present in an [`AtomFinder`], with what makes a key of that length out of
-/// the scan's rolling window.
+/// The atom length of an [`AtomFinder`], with what makes a key of that length out of the
+/// scan's rolling window.
 #[derive(Clone, Copy, Debug)]
 struct AtomLength {
     len: usize,
@@ -82,10 +84,12 @@ pub(crate) struct AtomFinder {
     slot_shift: u32,
     /// Anchors, grouped by atom.
     anchors: Vec<Anchor>,
-    /// The non-zero atom lengths present, longest first.
-    lengths: Vec<AtomLength>,
-    /// Whether the empty literal is among the literals.
-    empty: bool,
+    /// The length of every atom: literals shorter than [`ATOM_LEN_MIN`] are in `short`.
+    atom: AtomLength,
+    /// The literals of one to three bytes.
+    short: Option<ShortLiterals>,
+    /// The empty literals, which occur in every text.
+    empty: Vec<u32>,
     /// Every literal's bytes, concatenated; `spans` says where each one is.
     bytes: Vec<u8>,
     spans: Vec<(u32, u32)>,
@@ -247,39 +251,35 @@ impl AtomFinder {
         let mut keyed: Vec<(u64, Anchor)> = Vec::with_capacity(literals.len());
         let mut bytes = Vec::new();
         let mut spans = Vec::with_capacity(literals.len());
-        let mut lengths = Vec::new();
+        let mut empty = Vec::new();
+        let mut short = Vec::new();
         for (literal_id, literal) in literals.iter().enumerate() {
             let literal = literal.as_ref();
+            let literal_id = literal_id as u32;
             spans.push((bytes.len() as u32, literal.len() as u32));
             bytes.extend_from_slice(literal);
+            if literal.is_empty() {
+                empty.push(literal_id);
+                continue;
+            }
+            if literal.len() < ATOM_LEN_MIN {
+                short.push((literal_id, literal));
+                continue;
+            }
             let offset = atom_offset(literal, atom_len, &shared);
             let atom = literal
                 .get(offset..)
-                .and_then(|rest| rest.get(..atom_len.min(rest.len())))
+                .and_then(|rest| rest.get(..atom_len))
                 .unwrap_or(literal);
-            // The empty literal occurs everywhere: its atom is empty and every scan reports it.
-            if !lengths.contains(&atom.len()) {
-                lengths.push(atom.len());
-            }
             keyed.push((
                 atom_key(atom),
                 Anchor {
-                    literal: literal_id as u32,
+                    literal: literal_id,
                     offset: offset as u32,
                 },
             ));
         }
-        let empty = lengths.contains(&0);
-        lengths.retain(|&len| len > 0);
-        lengths.sort_unstable_by(|a, b| b.cmp(a));
-        let lengths = lengths
-            .into_iter()
-            .map(|len| AtomLength {
-                len,
-                shift: 64 - 8 * len as u32,
-                tag: (len as u64 + 1) << 56,
-            })
-            .collect();
+        let short = (!short.is_empty()).then(|| ShortLiterals::new(short));
         keyed.sort_unstable_by_key(|(key, anchor)| (*key, anchor.literal));
         let distinct = keyed
             .iter()
@@ -296,7 +296,12 @@ impl AtomFinder {
             slots: vec![Slot::default(); 1 << slot_bits],
             slot_shift: 64 - slot_bits,
             anchors: Vec::with_capacity(keyed.len()),
-            lengths,
+            atom: AtomLength {
+                len: atom_len,
+                shift: 64 - 8 * atom_len as u32,
+                tag: (atom_len as u64 + 1) << 56,
+            },
+            short,
             empty,
             bytes,
             spans,
@@ -362,9 +367,10 @@ impl AtomFinder {
         // The last bytes read, the newest in the top byte: the window of `len` bytes ending
         // here is `window >> (64 - 8 * len)`, in the byte order of `atom_key`.
         let mut window = 0u64;
-        for (end, &byte) in haystack.iter().enumerate() {
-            window = (window >> 8) | (u64::from(byte) << 56);
-            for &AtomLength { len, shift, tag } in &self.lengths {
+        let AtomLength { len, shift, tag } = self.atom;
+        if !self.anchors.is_empty() {
+            for (end, &byte) in haystack.iter().enumerate() {
+                window = (window >> 8) | (u64::from(byte) << 56);
                 let Some(at) = (end + 1).checked_sub(len) else {
                     continue;
                 };
@@ -377,8 +383,13 @@ impl AtomFinder {
                 }
             }
         }
-        if self.empty {
-            self.report_empty(sink);
+        if let Some(short) = &self.short {
+            short.find(haystack, sink);
+        }
+        for &literal in &self.empty {
+            if !sink.known(literal) {
+                sink.found(literal);
+            }
         }
     }
 
@@ -398,18 +409,6 @@ impl AtomFinder {
                     == Some(literal)
             }) {
                 sink.found(anchor.literal);
-            }
-        }
-    }
-
-    /// Reports the empty literal, which occurs in every text.
-    fn report_empty(&self, sink: &mut impl LiteralSink) {
-        let empty = atom_key(&[]);
-        if let Some(slot) = self.lookup(empty, spread(empty)) {
-            for anchor in self.anchors_of(slot) {
-                if !sink.known(anchor.literal) {
-                    sink.found(anchor.literal);
-                }
             }
         }
     }

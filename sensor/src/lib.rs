@@ -34,6 +34,7 @@ mod prefilter;
 mod program;
 mod regexes;
 mod shift_or;
+mod short_literals;
 
 pub use compile::compile;
 pub use error::{EvalError, LoadError, SensorCode};
