@@ -204,7 +204,10 @@ impl<'i> ProgramBuilder<'i> {
                 }
                 Node::Or { children } => {
                     let (first, len, needs) = self.children_of(&mut stack, children);
-                    self.push(ENode::Or { first, len }, Need::or(needs))
+                    self.push(
+                        ENode::Or { first, len },
+                        Need::or(needs, &self.literals, MAX_PREFILTER_GROUPS),
+                    )
                 }
                 Node::Not => {
                     let child = stack.pop().unwrap_or(u32::MAX);
@@ -217,7 +220,7 @@ impl<'i> ProgramBuilder<'i> {
                     } else if required > len {
                         Need::Never
                     } else {
-                        Need::or(needs)
+                        Need::or(needs, &self.literals, MAX_PREFILTER_GROUPS)
                     };
                     self.push(
                         ENode::AtLeast {

@@ -115,28 +115,44 @@ impl Need {
         Need::All(groups)
     }
 
-    /// What an OR (or an AT_LEAST of at least one) needs: one group made of each possible
-    /// child's strongest group, or nothing if some child needs nothing.
-    pub(crate) fn or(children: Vec<Need>) -> Need {
-        let mut union = Group::new();
-        let mut possible = false;
+    /// What an OR (or an AT_LEAST of at least one) needs: groups each made of one group of
+    /// every possible child (whichever child is true, each such group has a hit), the
+    /// strongest `max_groups` of them; nothing if some child needs nothing.
+    ///
+    /// Keeping several groups, not only the union of each child's strongest, lets the plan
+    /// pivot on the rarest: `(Image has \windows\ and CommandLine has \..\..\) or
+    /// CommandLine has .exe\..\` needs both `{\windows\, .exe\..\}` and
+    /// `{\..\..\, .exe\..\}`, and the common `\windows\` need not make it a candidate.
+    pub(crate) fn or(children: Vec<Need>, literals: &Literals, max_groups: usize) -> Need {
+        let mut product: Option<Vec<Group>> = None;
         for child in children {
             match child {
                 Need::Never => {}
+                Need::All(groups) if groups.is_empty() => return Need::none(),
                 Need::All(groups) => {
-                    possible = true;
-                    match groups.into_iter().next() {
-                        Some(strongest) => union.extend(strongest),
-                        None => return Need::none(),
-                    }
+                    product = Some(match product {
+                        None => groups,
+                        Some(sofar) => {
+                            let mut next = Vec::with_capacity(sofar.len() * groups.len());
+                            for left in &sofar {
+                                for right in &groups {
+                                    // A literal in both stays twice: harmless in an
+                                    // any-of group, and no quadratic search.
+                                    let mut union = Vec::with_capacity(left.len() + right.len());
+                                    union.extend_from_slice(left);
+                                    union.extend_from_slice(right);
+                                    next.push(union);
+                                }
+                            }
+                            next.sort_by_key(|g| std::cmp::Reverse(group_strength(g, literals)));
+                            next.truncate(max_groups);
+                            next
+                        }
+                    });
                 }
             }
         }
-        if possible {
-            Need::All(vec![union])
-        } else {
-            Need::Never
-        }
+        product.map_or(Need::Never, Need::All)
     }
 }
 
@@ -265,5 +281,62 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
         filters,
         always,
         checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(need: &Need, literals: &Literals) -> Option<Vec<Vec<String>>> {
+        match need {
+            Need::Never => None,
+            Need::All(groups) => Some(
+                groups
+                    .iter()
+                    .map(|g| g.iter().map(|&id| literals.text(id).to_string()).collect())
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn an_or_needs_one_group_of_every_possible_child() {
+        let mut literals = Literals::default();
+        let mut id = |text: &str| literals.intern(Sel::Field(0), text);
+        let windows = id("\\windows\\");
+        let traversal = id("\\..\\..\\");
+        let exe = id(".exe\\..\\");
+        let short = id("ab");
+        let never = Need::Never;
+        let first = Need::All(vec![vec![windows], vec![traversal]]);
+        let second = Need::All(vec![vec![exe]]);
+        let need = Need::or(vec![first, never, second], &literals, 3);
+        // Each group pairs one group of each child that can be true, strongest first; the
+        // plan then pivots on the rarest.
+        assert_eq!(
+            groups(&need, &literals),
+            Some(vec![
+                vec!["\\windows\\".to_string(), ".exe\\..\\".to_string()],
+                vec!["\\..\\..\\".to_string(), ".exe\\..\\".to_string()],
+            ])
+        );
+        // Capped at the strongest `max_groups`.
+        let wide = Need::All(vec![vec![windows], vec![traversal], vec![short]]);
+        let need = Need::or(
+            vec![wide, Need::All(vec![vec![exe], vec![short]])],
+            &literals,
+            3,
+        );
+        let kept = groups(&need, &literals).unwrap();
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        // Of the six pairs, the two without the two-byte literal come first.
+        let ab = "ab".to_string();
+        assert!(kept.iter().take(2).all(|g| !g.contains(&ab)), "{kept:?}");
+        // A child that needs nothing makes the OR need nothing; no possible child, never.
+        let need = Need::or(vec![Need::All(vec![vec![exe]]), Need::none()], &literals, 3);
+        assert_eq!(groups(&need, &literals), Some(vec![]));
+        let need = Need::or(vec![Need::Never, Need::Never], &literals, 3);
+        assert_eq!(groups(&need, &literals), None);
     }
 }
