@@ -20,7 +20,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use dcf_parser::Content;
 use dcf_sensor::{Event, LoaderConfig, Ruleset, Scratch, Sensor, SensorInterface};
 use dcf_sigma::adapter::{OwnedValue, WindowsEvent, borrow_values, json_stream};
-use dcf_sigma::flat_json::{FlatJsonEvent, Projector};
+use dcf_sigma::flat_json::{JsonBuffers, Projector, reuse_fields};
 use dcf_sigma::{ImportOptions, compile_paths};
 use serde_json::{Map, Value as Json, json};
 
@@ -417,26 +417,31 @@ fn dcf_eval_json(
     let mut names = Vec::new();
     let mut templates = Vec::new();
     let mut matches = 0;
+    let mut buffers = JsonBuffers::new();
+    // One field array for all events: it borrows the event it holds, so it passes through
+    // `reuse_fields` from one event to the next (same allocation).
+    let mut fields = Vec::new();
     for line in lines {
-        let Ok(event) = FlatJsonEvent::parse(line) else {
+        let Ok(event) = buffers.parse(line) else {
             continue;
         };
-        let mut fields = Vec::new();
+        let mut event_fields = reuse_fields(std::mem::take(&mut fields));
         projector.resolve(&event, &mut names);
         projector.windows_templates_into(&event, &mut templates);
         for &template in &templates {
-            projector.project_resolved(&event, &names, template, &mut fields);
+            projector.project_resolved(&event, &names, template, &mut event_fields);
             out.clear();
             let _ = ruleset.evaluate(
                 &Event {
                     template,
-                    fields: &fields,
+                    fields: &event_fields,
                 },
                 scratch,
                 &mut out,
             );
             matches += out.len();
         }
+        fields = reuse_fields(event_fields);
     }
     matches
 }
