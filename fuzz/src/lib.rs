@@ -6,11 +6,13 @@
 //! (a violated property is a finding), but nothing may panic on the input itself.
 
 pub mod compile_source;
+pub mod flat_json;
 pub mod generate;
 pub mod mutate;
 pub mod validate;
 
 pub use compile_source::compile_source_target;
+pub use flat_json::flat_json_target;
 pub use validate::validate_target;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use super::mutate::{fix_digest, mutate};
 use super::{
-    compile_source_target, load_and_eval_target, parse_target, roundtrip_target, validate_target,
+    compile_source_target, flat_json_target, load_and_eval_target, parse_target, roundtrip_target,
+    validate_target,
 };
 
 fn repo() -> PathBuf {
@@ -224,6 +225,56 @@ fn compile_source_smoke() {
     }
 }
 
+/// Line seeds for `flat_json`: the example event lines, and a flat Windows event.
+fn json_seeds() -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = ["examples/events.jsonl", "examples/benign.jsonl"]
+        .iter()
+        .flat_map(|f| {
+            fs::read_to_string(repo().join(f))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .map(|l| l.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.push(
+        br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c \"echo \u00e9\ud83d\ude00\"","ProcessId":-42,"Ratio":1.5e-3,"Big":18446744073709551616,"Tags":[1,"a",{"b":null}],"winlog":{"event_data":{"User":"CORP\\ana"}},"Odd Name":true,"Image":null}"#
+            .to_vec(),
+    );
+    lines
+}
+
+#[test]
+fn flat_json_smoke() {
+    let seeds = json_seeds();
+    let accepted = seeds.iter().filter(|s| flat_json_target(s)).count();
+    println!("flat_json: {accepted} of {} seeds accepted", seeds.len());
+    assert_eq!(accepted, seeds.len(), "every seed line is a JSON object");
+    // Byte-level mutations (truncations, flips, overwrites): both answers must occur.
+    let mut rng = Rng(9);
+    let mut byte_rng = Rng(10);
+    let (mut mutants, mut mutants_accepted) = (0, 0);
+    for i in 0..2000 {
+        let mut data = seeds[i % seeds.len()].clone();
+        let mut edit = flip(&mut byte_rng);
+        for _ in 0..1 + rng.next() % 3 {
+            edit(&mut data, 1 << 16);
+        }
+        mutants += 1;
+        mutants_accepted += usize::from(flat_json_target(&data));
+    }
+    println!("flat_json: {mutants_accepted} of {mutants} mutants accepted");
+    assert!(mutants_accepted > 0 && mutants_accepted < mutants);
+    // Deep nesting is refused where serde_json refuses it, never recursed into without bound.
+    for depth in [126, 127, 128, 10_000, 100_000] {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+        flat_json_target(deep.as_bytes());
+        let deep = format!("{{\"a\":{}", "{\"a\":".repeat(depth));
+        flat_json_target(deep.as_bytes());
+    }
+}
+
 #[test]
 fn mutator_keeps_the_digest_valid() {
     let mut rng = Rng(4);
@@ -266,6 +317,9 @@ fn regressions_replay() {
         }),
         ("compile_source", |data: &[u8]| {
             compile_source_target(data);
+        }),
+        ("flat_json", |data: &[u8]| {
+            flat_json_target(data);
         }),
     ] {
         let Ok(entries) = fs::read_dir(root.join(target)) else {
