@@ -86,35 +86,8 @@ impl Ruleset {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) -> Result<(), EvalError> {
-        self.program_for(event)?
-            .evaluate(event, scratch, out, true, false);
+        self.program_for(event)?.evaluate(event, scratch, out, true);
         Ok(())
-    }
-
-    /// Evaluates one source event delivered to several template types (a Sysmon process
-    /// creation goes to its category, the `sysmon` service and the `windows` product): appends
-    /// the matches of each delivery in turn, as [`Ruleset::evaluate`] on each would. A text
-    /// value that is the same string in memory in several deliveries is case-folded once.
-    ///
-    /// Every delivery is evaluated, even after one is refused; the first refusal is returned.
-    pub fn evaluate_deliveries(
-        &self,
-        deliveries: &[Event<'_>],
-        scratch: &mut Scratch,
-        out: &mut Vec<u32>,
-    ) -> Result<(), EvalError> {
-        let mut first_error = None;
-        // The deliveries are borrowed for the whole call, so a string's address and length
-        // name the same text in all of them.
-        for (i, event) in deliveries.iter().enumerate() {
-            match self.program_for(event) {
-                Ok(program) => program.evaluate(event, scratch, out, true, i > 0),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        first_error.map_or(Ok(()), Err)
     }
 
     /// Like [`Ruleset::evaluate`], but runs every rule of the template type, without the
@@ -127,7 +100,7 @@ impl Ruleset {
         out: &mut Vec<u32>,
     ) -> Result<(), EvalError> {
         self.program_for(event)?
-            .evaluate(event, scratch, out, false, false);
+            .evaluate(event, scratch, out, false);
         Ok(())
     }
 
@@ -164,9 +137,6 @@ pub struct Scratch {
 struct FoldCache {
     text: String,
     spans: Vec<Option<(usize, usize)>>,
-    /// The strings folded for the current source event, by address and length, with their
-    /// span in `text`: kept across the deliveries of [`Ruleset::evaluate_deliveries`].
-    by_source: Vec<(usize, usize, (usize, usize))>,
 }
 
 /// The patterns hit and the candidate rules of the current event, as epoch-stamped sets,
@@ -185,13 +155,8 @@ impl Scratch {
         Scratch::default()
     }
 
-    /// Prepares for an event; `same_source` keeps the folds of the previous delivery of the
-    /// same source event.
-    fn begin(&mut self, fields: usize, rules: usize, patterns: usize, same_source: bool) {
-        if !same_source {
-            self.fold.text.clear();
-            self.fold.by_source.clear();
-        }
+    fn begin(&mut self, fields: usize, rules: usize, patterns: usize) {
+        self.fold.text.clear();
         self.fold.spans.clear();
         self.fold.spans.resize(fields, None);
         let m = &mut self.marks;
@@ -221,19 +186,9 @@ impl FoldCache {
                 let Some(Value::Str(s)) = event.get(field) else {
                     return None;
                 };
-                let source = (s.as_ptr() as usize, s.len());
-                let known = self
-                    .by_source
-                    .iter()
-                    .find(|&&(at, len, _)| (at, len) == source)
-                    .map(|&(_, _, span)| span);
-                let span = known.unwrap_or_else(|| {
-                    let start = self.text.len();
-                    fold_into(s, &mut self.text);
-                    let span = (start, self.text.len());
-                    self.by_source.push((source.0, source.1, span));
-                    span
-                });
+                let start = self.text.len();
+                fold_into(s, &mut self.text);
+                let span = (start, self.text.len());
                 if let Some(slot) = self.spans.get_mut(i) {
                     *slot = Some(span);
                 }
@@ -394,14 +349,8 @@ impl TemplateProgram {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
         prefilter: bool,
-        same_source: bool,
     ) {
-        scratch.begin(
-            self.field_count,
-            self.rules.len(),
-            self.pattern_count,
-            same_source,
-        );
+        scratch.begin(self.field_count, self.rules.len(), self.pattern_count);
         for filter in self.filters.iter().filter(|_| prefilter) {
             match filter.sel {
                 Sel::Field(f) => self.run_filter(filter, event, f, scratch),
