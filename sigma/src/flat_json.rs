@@ -1034,9 +1034,9 @@ impl Projector {
 mod tests {
     use super::*;
     use crate::adapter::{OwnedValue, WindowsEvent};
+    use crate::json_reference::{Members, OwnedScalar, reference_fields};
     use crate::logsource::field_name;
     use dcf_sensor::{FieldInterface, TemplateInterface};
-    use serde::de::{self, MapAccess, Visitor};
 
     fn interface() -> SensorInterface {
         let t = |id: u32, name: &str, fields: &[(&str, FieldType)]| TemplateInterface {
@@ -1179,78 +1179,8 @@ mod tests {
     // ---------------------------------------------------------------------------------------
     // The differential test: the reader against serde_json.
 
-    /// A field of the reference, owned.
-    #[derive(Clone, Debug, PartialEq)]
-    enum Owned {
-        Null,
-        Str(String),
-        Num(String, Option<i64>),
-        Bool(bool),
-        Array(String),
-    }
-
-    fn owned(s: Scalar<'_>) -> Owned {
-        match s {
-            Scalar::Null => Owned::Null,
-            Scalar::Str(s) => Owned::Str(s.to_string()),
-            Scalar::Num(t, i) => Owned::Num(t.to_string(), i),
-            Scalar::Bool(b) => Owned::Bool(b),
-            Scalar::Array(t) => Owned::Array(t.to_string()),
-        }
-    }
-
-    /// The top-level members in document order, repeats included (a `serde_json::Map` keeps
-    /// one per name, sorted).
-    struct Members(Vec<(String, Json)>);
-
-    impl<'de> de::Deserialize<'de> for Members {
-        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Members;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a JSON object")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                    let mut members = Vec::new();
-                    while let Some(member) = map.next_entry::<String, Json>()? {
-                        members.push(member);
-                    }
-                    Ok(Members(members))
-                }
-            }
-            d.deserialize_map(V)
-        }
-    }
-
-    /// The reference: serde_json reads the object, a tree walk names and writes its fields.
-    fn reference(line: &str) -> Option<Vec<(String, Owned)>> {
-        fn walk(name: &str, value: &Json, out: &mut Vec<(String, Owned)>) {
-            let scalar = match value {
-                Json::Object(object) => {
-                    for (k, v) in object {
-                        walk(&format!("{name}.{k}"), v, out);
-                    }
-                    return;
-                }
-                Json::Null => Owned::Null,
-                Json::Bool(b) => Owned::Bool(*b),
-                Json::Number(n) => Owned::Num(n.to_string(), n.as_i64()),
-                Json::String(s) => Owned::Str(s.clone()),
-                Json::Array(_) => Owned::Array(value.to_string()),
-            };
-            out.push((field_name(name), scalar));
-        }
-        let Members(members) = serde_json::from_str(line).ok()?;
-        let mut out = Vec::new();
-        for (k, v) in &members {
-            walk(k, v, &mut out);
-        }
-        Some(out)
-    }
-
     /// The last value of each name.
-    fn last_values(fields: &[(String, Owned)]) -> HashMap<&str, &Owned> {
+    fn last_values(fields: &[(String, OwnedScalar)]) -> HashMap<&str, &OwnedScalar> {
         fields.iter().map(|(n, v)| (n.as_str(), v)).collect()
     }
 
@@ -1513,7 +1443,7 @@ mod tests {
     /// Checks one line; returns whether it was accepted.
     fn check(buffers: &mut JsonBuffers, line: &str) -> bool {
         let serde_object = matches!(serde_json::from_str::<Json>(line), Ok(Json::Object(_)));
-        let expected = reference(line);
+        let expected = reference_fields(line);
         assert_eq!(
             expected.is_some(),
             serde_object,
@@ -1528,14 +1458,18 @@ mod tests {
         let (Ok(event), Some(expected)) = (ours, expected) else {
             return false;
         };
-        let fields: Vec<(String, Owned)> = event
+        let fields: Vec<(String, OwnedScalar)> = event
             .fields()
-            .map(|(n, v)| (n.to_string(), owned(v)))
+            .map(|(n, v)| (n.to_string(), OwnedScalar::from(v)))
             .collect();
         assert_eq!(fields, expected, "fields differ on {line:?}");
         assert_eq!(last_values(&fields), last_values(&expected), "on {line:?}");
         for (name, value) in last_values(&expected) {
-            assert_eq!(event.get(name).map(owned).as_ref(), Some(value), "{line:?}");
+            assert_eq!(
+                event.get(name).map(OwnedScalar::from).as_ref(),
+                Some(value),
+                "{line:?}"
+            );
         }
         // Without escapes or nesting, strings and names stay in the line.
         if !line.contains(['\\', '[']) && line.matches('{').count() == 1 {

@@ -10,7 +10,8 @@
 //!   `dcf-validator`); log sources map to template types by name ([`logsource`]), and every field a rule reads must be supplied by every targeted
 //!   sensor, the check Channel File 291 lacked.
 //! - [`adapter`]: Windows event JSON into named fields and template field arrays;
-//!   [`flat_json`], the same for flat JSON events without building a JSON tree.
+//!   [`flat_json`], the same for flat JSON events without building a JSON tree, held to
+//!   [`json_reference`] (serde_json's tree, walked).
 //! - [`logsource::generate_templates`]: the reference manifest `manifests/sigmahq.toml` from
 //!   SigmaHQ's declared fields.
 //!
@@ -27,6 +28,7 @@ pub mod codes;
 pub mod condition;
 pub mod detection;
 pub mod flat_json;
+pub mod json_reference;
 pub mod logsource;
 pub mod modifiers;
 pub mod pcre;
