@@ -174,7 +174,7 @@ impl WindowCounts {
 }
 
 /// Bits of a power-of-two table holding about `entries`, within `min..=max` bits.
-fn table_bits(entries: usize, min: u32, max: u32) -> u32 {
+pub(crate) fn table_bits(entries: usize, min: u32, max: u32) -> u32 {
     entries
         .checked_next_power_of_two()
         .map_or(max, usize::trailing_zeros)

@@ -7,7 +7,7 @@
 //! whose index is the text itself, whatever their number; a set bit is confirmed by comparing
 //! the literals ending with those bytes. The answer is exact.
 
-use crate::atoms::LiteralSink;
+use crate::atoms::{LiteralSink, table_bits};
 
 /// A literal of two or three bytes, by the two bytes it ends with.
 #[derive(Clone, Copy, Debug)]
@@ -24,7 +24,7 @@ struct Ending {
 pub(crate) struct ShortLiterals {
     /// Bit `b` is set when some one-byte literal is `b`.
     singles: [u64; 4],
-    /// One-byte literals: (byte, literal), sorted.
+    /// One-byte literals: (byte, literal).
     single_ids: Vec<(u8, u32)>,
     /// Bit `pair_hash(p)` is set when some longer literal ends with the byte pair `p`
     /// ([`pair`]): 16 bits per literal, so that the filter of a field stays in the L1 cache.
@@ -37,6 +37,11 @@ pub(crate) struct ShortLiterals {
 /// The index of two consecutive bytes: the later one in the high byte.
 fn pair(earlier: u8, later: u8) -> u16 {
     u16::from_le_bytes([earlier, later])
+}
+
+/// The filter bit of `pair` in a filter of `32 - shift` bits (Fibonacci hashing).
+fn pair_bit(pair: u16, shift: u32) -> usize {
+    (u32::from(pair).wrapping_mul(0x9E37_79B9) >> shift) as usize
 }
 
 fn bit_is_set(bits: &[u64], index: usize) -> bool {
@@ -79,28 +84,17 @@ impl ShortLiterals {
                 _ => {}
             }
         }
-        let bits = finder
-            .endings
-            .len()
-            .saturating_mul(16)
-            .checked_next_power_of_two()
-            .map_or(16, usize::trailing_zeros)
-            .clamp(9, 16);
-        finder.pairs = vec![0; 1 << (bits - 6)];
-        finder.pair_shift = 32 - bits;
-        for i in 0..finder.endings.len() {
-            if let Some(bit) = finder.endings.get(i).map(|e| finder.pair_bit(e.pair)) {
-                set_bit(&mut finder.pairs, bit);
-            }
+        // 16 bits per literal, as the atom table's bitmap.
+        let bits = table_bits(finder.endings.len().saturating_mul(16), 9, 16);
+        let pair_shift = 32 - bits;
+        let mut pairs = vec![0; 1 << (bits - 6)];
+        for ending in &finder.endings {
+            set_bit(&mut pairs, pair_bit(ending.pair, pair_shift));
         }
-        finder.single_ids.sort_unstable();
+        finder.pairs = pairs;
+        finder.pair_shift = pair_shift;
         finder.endings.sort_unstable_by_key(|e| (e.pair, e.literal));
         finder
-    }
-
-    /// The filter bit of `pair` (Fibonacci hashing).
-    fn pair_bit(&self, pair: u16) -> usize {
-        (u32::from(pair).wrapping_mul(0x9E37_79B9) >> self.pair_shift) as usize
     }
 
     /// Tells `sink` of every literal occurring in `text` and not yet known to it.
@@ -112,7 +106,7 @@ impl ShortLiterals {
             }
             if let Some(earlier) = previous {
                 let pair = pair(earlier, byte);
-                if bit_is_set(&self.pairs, self.pair_bit(pair)) {
+                if bit_is_set(&self.pairs, pair_bit(pair, self.pair_shift)) {
                     self.confirm_endings(text, end, pair, sink);
                 }
             }
