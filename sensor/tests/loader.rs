@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use dcf_conformance::valid::{TEST_KEY_SEED, base, header, m, rule, sign};
 use dcf_parser::{Content, Field, FieldType, MatchKind, Node, SensorVersion, Template};
-use dcf_sensor::{Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, Value};
+use dcf_sensor::{
+    Channels, Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, Value,
+};
 use ed25519_dalek::SigningKey;
 
 const NOW: u64 = 1_780_000_000;
@@ -30,9 +32,14 @@ fn test_key() -> [u8; 32] {
         .to_bytes()
 }
 
+/// A loader config for `interface` that serves `channel`.
+fn config(interface: SensorInterface, channel: u32) -> LoaderConfig {
+    LoaderConfig::new(interface, vec![test_key()], Channels::Only(channel))
+}
+
 fn sensor() -> Sensor {
     Sensor::new(
-        LoaderConfig::new(interface_of(&base(), v(7, 11)), vec![test_key()]),
+        config(interface_of(&base(), v(7, 11)), base().header.channel),
         0,
     )
     .unwrap()
@@ -102,14 +109,36 @@ fn every_bad_update_is_refused_with_its_code_and_the_old_content_stays() {
     assert_eq!(s.active().unwrap().sequence(), 6);
 }
 
+/// A slot serves the channel it names: content of another channel is refused before its
+/// sequence is looked at, so a high sequence on another channel cannot move this channel's
+/// high-water mark (before, a default configuration accepted every channel).
 #[test]
-fn channel_is_enforced_when_configured() {
-    let mut config = LoaderConfig::new(interface_of(&base(), v(7, 11)), vec![test_key()]);
-    config.channel = Some(291);
-    let s = Sensor::new(config, 0).unwrap();
-    let error = s.load(&with_sequence(base(), 1), NOW).unwrap_err();
-    assert_eq!(error.code(), "E3005");
-    assert!(s.active().is_none());
+fn a_sensor_serves_only_its_channel_unless_it_accepts_any() {
+    let s = sensor();
+    s.load(&with_sequence(base(), 5), NOW).unwrap();
+    let mut other = base();
+    other.header.channel = base().header.channel.wrapping_add(1);
+    let far = with_sequence(other, 1_000_000);
+    refused(&s, &far, NOW, "E3005");
+    assert_eq!(
+        s.current_sequence(),
+        5,
+        "another channel moved the high-water mark"
+    );
+    s.load(&with_sequence(base(), 6), NOW).unwrap();
+
+    // Accepting any channel is said explicitly, and then the channels share one sequence.
+    let any = Sensor::new(
+        LoaderConfig::new(
+            interface_of(&base(), v(7, 11)),
+            vec![test_key()],
+            Channels::Any,
+        ),
+        0,
+    )
+    .unwrap();
+    any.load(&far, NOW).unwrap();
+    refused(&any, &with_sequence(base(), 6), NOW, "E3008");
 }
 
 /// Channel File 291: content compiled for 21 IPC fields, sensor 7.11 supplying 20.
@@ -139,7 +168,7 @@ fn ipc_sensor(supplied: usize) -> Sensor {
     let c = ipc_content(vec![Node::Any { field: 0 }]);
     let mut interface = interface_of(&c, v(7, 11));
     interface.templates[0].fields.truncate(supplied);
-    Sensor::new(LoaderConfig::new(interface, vec![test_key()]), 0).unwrap()
+    Sensor::new(config(interface, 291), 0).unwrap()
 }
 
 #[test]
@@ -193,16 +222,16 @@ fn binding_checks_template_type_and_name() {
     let c = ipc_content(vec![m(MatchKind::Contains, 3, &["x"])]);
     let mut interface = interface_of(&c, v(7, 11));
     interface.templates[0].fields[3].kind = FieldType::Integer;
-    let s = Sensor::new(LoaderConfig::new(interface.clone(), vec![test_key()]), 0).unwrap();
+    let s = Sensor::new(config(interface.clone(), 291), 0).unwrap();
     refused(&s, &sign(c.clone()).encode().unwrap(), NOW, "E3103");
     interface.templates[0].fields[3] = FieldInterface {
         name: "renamed".into(),
         kind: FieldType::String,
     };
-    let s = Sensor::new(LoaderConfig::new(interface.clone(), vec![test_key()]), 0).unwrap();
+    let s = Sensor::new(config(interface.clone(), 291), 0).unwrap();
     refused(&s, &sign(c.clone()).encode().unwrap(), NOW, "E3104");
     interface.templates[0].id = 292;
-    let s = Sensor::new(LoaderConfig::new(interface, vec![test_key()]), 0).unwrap();
+    let s = Sensor::new(config(interface, 291), 0).unwrap();
     refused(&s, &sign(c).encode().unwrap(), NOW, "E3101");
 }
 
@@ -271,9 +300,13 @@ fn readers_see_the_old_or_the_new_content_never_a_mix() {
     let s = Arc::new(sensor());
     s.load(&generation(0), NOW).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    // Every reader has evaluated once before the first swap, and each evaluates again after
+    // the last: the test exercises readers across swaps however the threads are scheduled,
+    // instead of hoping they run before the loads finish.
+    let started = Arc::new(std::sync::Barrier::new(4));
     let readers: Vec<_> = (0..3)
         .map(|_| {
-            let (s, stop) = (Arc::clone(&s), Arc::clone(&stop));
+            let (s, stop, started) = (Arc::clone(&s), Arc::clone(&stop), Arc::clone(&started));
             std::thread::spawn(move || {
                 let fields = [
                     Value::Str("x.exe"),
@@ -283,7 +316,8 @@ fn readers_see_the_old_or_the_new_content_never_a_mix() {
                     Value::Null,
                 ];
                 let (mut scratch, mut out, mut seen) = (Scratch::new(), Vec::new(), 0u64);
-                while !stop.load(Ordering::Relaxed) {
+                let mut last_round = false;
+                loop {
                     out.clear();
                     let ruleset = s
                         .evaluate(
@@ -301,11 +335,21 @@ fn readers_see_the_old_or_the_new_content_never_a_mix() {
                         "matches from a mix of generations"
                     );
                     seen += 1;
+                    if seen == 1 {
+                        started.wait();
+                    }
+                    if last_round {
+                        break;
+                    }
+                    // Read the flag before evaluating, so the evaluation after it sees the
+                    // last generation.
+                    last_round = stop.load(Ordering::Acquire);
                 }
                 seen
             })
         })
         .collect();
+    started.wait();
     for g in 1..40 {
         s.load(&generation(g), NOW).unwrap();
         if g % 7 == 0 {
@@ -314,8 +358,11 @@ fn readers_see_the_old_or_the_new_content_never_a_mix() {
             assert!(s.load(&bad, NOW).is_err());
         }
     }
-    stop.store(true, Ordering::Relaxed);
+    stop.store(true, Ordering::Release);
     let evaluations: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
-    assert!(evaluations > 0);
+    assert!(
+        evaluations >= 6,
+        "each reader evaluates before and after the swaps"
+    );
     assert_eq!(s.active().unwrap().sequence(), 40);
 }

@@ -1,22 +1,45 @@
 //! Reading flat JSON events allocates nothing once the buffers have grown: strings with and
 //! without escapes, `\u` escapes, integers, booleans, null and names that need mapping. Nested
 //! objects, arrays and non-integer numbers are read by serde_json and may allocate; they are
-//! left out. Alone in its test binary: the counting allocator sees every thread.
+//! left out. The counting allocator counts only on the thread that asked it to (a thread-local
+//! counter): the test harness's own threads allocate at times of their own choosing, and
+//! counting them made the verdict depend on scheduling.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use dcf_sigma::flat_json::JsonBuffers;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread while it counts; `None` while it does not count.
+    /// Const-initialised, so reading it never allocates (no lazy initialisation).
+    static ALLOCATIONS: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Counts one allocation if the calling thread is counting. `try_with` because the
+/// allocator may run while a thread's locals are being destroyed.
+fn count_one() {
+    let _ = ALLOCATIONS.try_with(|count| {
+        if let Some(n) = count.get() {
+            count.set(Some(n + 1));
+        }
+    });
+}
+
+/// The allocations `f` makes on the calling thread.
+fn allocations_of(f: impl FnOnce()) -> usize {
+    ALLOCATIONS.with(|count| count.set(Some(0)));
+    f();
+    ALLOCATIONS.with(|count| count.replace(None)).unwrap_or(0)
+}
 
 // SAFETY: forwards every call to the system allocator with the caller's arguments; it only
 // counts allocations.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: the caller's contract for `layout` is passed on unchanged.
         unsafe { System.alloc(layout) }
     }
@@ -25,7 +48,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: as for `dealloc`, and `new_size` is the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -46,14 +69,39 @@ fn reading_an_event_allocates_nothing_once_warm() {
     for line in lines {
         fields += buffers.parse(line).expect("a valid line").len();
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    for _ in 0..1000 {
-        for line in lines {
-            let event = buffers.parse(line).expect("a valid line");
-            fields += event.len();
+    let allocated = allocations_of(|| {
+        for _ in 0..1000 {
+            for line in lines {
+                let event = buffers.parse(line).expect("a valid line");
+                fields += event.len();
+            }
         }
-    }
-    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    });
     assert_eq!(allocated, 0, "{allocated} allocations over 3,000 events");
     assert_eq!(fields, 1001 * 17);
+}
+
+/// The counter is not blind: it sees an allocation on the measuring thread, and none made by
+/// another thread meanwhile (which is what made the old, process-wide count flaky).
+#[test]
+fn the_counter_sees_this_thread_only() {
+    let mine = allocations_of(|| drop(std::hint::black_box(vec![1u8; 64])));
+    assert_eq!(mine, 1);
+    // Spawning allocates on this thread (the thread's handle and result slot); the first
+    // spawn also sets up what later ones reuse, so it is left out.
+    std::thread::scope(|s| drop(s.spawn(|| ())));
+    let spawn_only = allocations_of(|| std::thread::scope(|s| drop(s.spawn(|| ()))));
+    let others = allocations_of(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..100 {
+                    drop(std::hint::black_box(vec![1u8; 64]));
+                }
+            });
+        })
+    });
+    assert_eq!(
+        others, spawn_only,
+        "another thread's 100 allocations were counted"
+    );
 }

@@ -194,7 +194,13 @@ fn content() -> impl Strategy<Value = Content> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // A fixed seed: the same 256 cases every run, so a verdict never depends on which run it
+    // is (exploring further is the fuzzers' job: the `roundtrip` target).
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xdcf_0291),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn decode_of_encode_is_identity(c in content()) {
