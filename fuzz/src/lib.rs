@@ -20,7 +20,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use arbitrary::Unstructured;
 use dcf_parser::{Content, FieldType, SensorVersion, layout, parse};
 use dcf_sensor::{
-    Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, TemplateInterface, Value,
+    Channels, Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface,
+    TemplateInterface, Value,
 };
 
 /// Target `parse`: any bytes through the parser and the byte map. Never panics; an accepted
@@ -122,7 +123,8 @@ pub fn load_and_eval_target(data: &[u8]) -> Reached {
     let mut reached = Reached::default();
     let mut rng = Rng::seeded(data);
     let interface = interface_for(data);
-    let mut config = LoaderConfig::new(interface.clone(), Vec::new());
+    // Any channel: the target explores every content; the channel check is the loader tests'.
+    let mut config = LoaderConfig::new(interface.clone(), Vec::new(), Channels::Any);
     config.allow_unsigned = true;
     let view = parse(data).ok();
     // Mostly a clock inside the content's validity window and a current sequence just below

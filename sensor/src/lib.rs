@@ -42,6 +42,6 @@ pub use event::{Event, Value};
 pub use fold::{fold, fold_into};
 pub use glob::Glob;
 pub use interface::{FieldInterface, SensorInterface, TemplateInterface, is_valid_name};
-pub use loader::{LoaderConfig, Sensor};
+pub use loader::{Channels, LoaderConfig, Sensor};
 pub use net::Net;
 pub use program::{RuleInfo, Ruleset, Scratch};

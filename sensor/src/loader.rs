@@ -19,6 +19,21 @@ use crate::event::Event;
 use crate::interface::SensorInterface;
 use crate::program::{Ruleset, Scratch};
 
+/// Which content channels a sensor slot accepts (LOADER.md, LOAD-5).
+///
+/// There is no default: a sensor names its channel, or says explicitly that it accepts any.
+/// A slot has one sequence high-water mark whatever the channels it accepts, so under
+/// [`Channels::Any`] a content of one channel with a high sequence makes every lower
+/// sequence of every channel a rollback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channels {
+    /// Only content whose header names this channel; any other is refused (E3005) before
+    /// its sequence is looked at, so it cannot move the slot's high-water mark.
+    Only(u32),
+    /// Content of every channel, sharing one sequence space.
+    Any,
+}
+
 /// What the embedding sensor declares about itself.
 #[derive(Clone, Debug)]
 pub struct LoaderConfig {
@@ -28,20 +43,24 @@ pub struct LoaderConfig {
     pub trusted_keys: Vec<[u8; 32]>,
     /// Accept content without a signature block. For tests and development only.
     pub allow_unsigned: bool,
-    /// Accept only content of this channel, if set.
-    pub channel: Option<u32>,
+    /// The channels this slot accepts.
+    pub channels: Channels,
     /// Largest update accepted, in bytes (at most the format's limit).
     pub max_size: usize,
 }
 
 impl LoaderConfig {
-    /// A configuration that trusts `keys` and accepts any channel, up to the format's limit.
-    pub fn new(interface: SensorInterface, trusted_keys: Vec<[u8; 32]>) -> Self {
+    /// A configuration that trusts `keys` for content of `channels`, up to the format's limit.
+    pub fn new(
+        interface: SensorInterface,
+        trusted_keys: Vec<[u8; 32]>,
+        channels: Channels,
+    ) -> Self {
         LoaderConfig {
             interface,
             trusted_keys,
             allow_unsigned: false,
-            channel: None,
+            channels,
             max_size: MAX_FILE_SIZE,
         }
     }
@@ -172,7 +191,7 @@ impl Sensor {
                 ),
             ));
         }
-        if let Some(channel) = self.config.channel
+        if let Channels::Only(channel) = self.config.channels
             && channel != header.channel
         {
             return Err(LoadError::new(

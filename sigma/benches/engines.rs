@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dcf_parser::Content;
-use dcf_sensor::{Event, LoaderConfig, Ruleset, Scratch, Sensor, SensorInterface};
+use dcf_sensor::{Channels, Event, LoaderConfig, Ruleset, Scratch, Sensor, SensorInterface};
 use dcf_sigma::adapter::{OwnedValue, WindowsEvent, borrow_values, json_stream};
 use dcf_sigma::flat_json::{JsonBuffers, Projector, reuse_fields};
 use dcf_sigma::{ImportOptions, compile_paths};
@@ -358,7 +358,7 @@ impl Dcf {
     /// A sensor with no content, as it runs before an update arrives.
     fn sensor(&self) -> Sensor {
         Sensor::new(
-            LoaderConfig::new(self.interface.clone(), vec![self.public]),
+            LoaderConfig::new(self.interface.clone(), vec![self.public], Channels::Any),
             0,
         )
         .expect("sensor")
@@ -522,7 +522,7 @@ fn bench(c: &mut Criterion) {
     let (ruleset, dcf_held, dcf_peak) = measure_memory(|| {
         let bytes = std::fs::read(&dcf_file).expect("read content");
         let sensor = Sensor::new(
-            LoaderConfig::new(dcf.interface.clone(), vec![dcf.public]),
+            LoaderConfig::new(dcf.interface.clone(), vec![dcf.public], Channels::Any),
             0,
         )
         .expect("sensor");

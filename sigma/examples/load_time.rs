@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use dcf_sensor::{LoaderConfig, Sensor};
+use dcf_sensor::{Channels, LoaderConfig, Sensor};
 use dcf_sigma::ImportOptions;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,7 +42,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(20);
     let mut best = f64::MAX;
     for _ in 0..runs {
-        let config = LoaderConfig::new(interface.clone(), vec![key.verifying_key().to_bytes()]);
+        let config = LoaderConfig::new(
+            interface.clone(),
+            vec![key.verifying_key().to_bytes()],
+            Channels::Any,
+        );
         let sensor = Sensor::new(config, 0)?;
         let start = Instant::now();
         let ruleset = sensor.load(&signed, 1)?;

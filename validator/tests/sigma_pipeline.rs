@@ -8,7 +8,7 @@ use common::{dcf, s};
 
 use std::path::PathBuf;
 
-use dcf_sensor::{LoaderConfig, Sensor};
+use dcf_sensor::{Channels, LoaderConfig, Sensor};
 
 #[test]
 fn sigmahq_rules_compile_validate_pass_dcf_test_sign_and_load() {
@@ -117,8 +117,11 @@ fn sigmahq_rules_compile_validate_pass_dcf_test_sign_and_load() {
         std::fs::read_to_string(common::repo_root().join("sigma/manifests/sigmahq.toml"))
             .expect("manifest");
     let interface = dcf_validator::manifest::from_toml(&manifest).expect("manifest parses");
-    let sensor =
-        Sensor::new(LoaderConfig::new(interface, vec![public.to_bytes()]), 99).expect("sensor");
+    let sensor = Sensor::new(
+        LoaderConfig::new(interface, vec![public.to_bytes()], Channels::Only(0)),
+        99,
+    )
+    .expect("sensor");
     let bytes = std::fs::read(&signed).expect("signed content");
     let now_secs = 1_800_000_000;
     let ruleset = sensor
