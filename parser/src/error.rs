@@ -84,8 +84,9 @@ error_codes! {
     InvalidUtf8 = 304, "string is not valid UTF-8";
     /// A sorted-index entry is not a valid string index.
     SortedIndexOutOfRange = 305, "sorted string index out of range";
-    /// Two strings of the table are equal.
-    DuplicateString = 306, "duplicate string in the string table";
+    /// Two neighbours of the sorted index name equal strings (two equal strings, or one
+    /// index listed twice).
+    DuplicateString = 306, "duplicate string, or an index listed twice, in the string table";
     /// The sorted index does not list strings in ascending byte order.
     StringsNotSorted = 307, "sorted string index not in ascending order";
     /// A string reference is not below the string count.

@@ -1,5 +1,7 @@
 //! Search identifiers and field items into expression trees, and trees into postfix nodes.
 
+use std::collections::HashSet;
+
 use dcf_parser::{CompareOp, Match, MatchKind, Node, Operand, Target};
 
 use crate::codes::Code;
@@ -772,6 +774,9 @@ fn leaf(
 /// Classifies each value (equals, starts/ends with, contains, glob) and makes one node per kind.
 fn string_nodes(values: Vec<Vec<Piece>>, target: Target, cased: bool, all: bool) -> Expr {
     let mut groups: Vec<(MatchKind, Vec<String>)> = Vec::new();
+    // Values already in a group, so a repeat is dropped in constant time (a list of n values
+    // searched per value was quadratic). At most one group per match kind.
+    let mut seen: HashSet<(MatchKind, String)> = HashSet::new();
     for mut p in values {
         p.dedup_by(|a, b| *a == Piece::Star && *b == Piece::Star);
         let leading = p.first() == Some(&Piece::Star);
@@ -797,12 +802,11 @@ fn string_nodes(values: Vec<Vec<Piece>>, target: Target, cased: bool, all: bool)
         } else {
             kind
         };
+        if !all && !seen.insert((kind, text.clone())) {
+            continue;
+        }
         match groups.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, list)) => {
-                if all || !list.contains(&text) {
-                    list.push(text);
-                }
-            }
+            Some((_, list)) => list.push(text),
             None => groups.push((kind, vec![text])),
         }
     }

@@ -130,7 +130,7 @@ fn parse_help(code: dcf_parser::ErrorCode) -> String {
     use dcf_parser::ErrorCode as E;
     let specific = match code {
         E::FileTooLarge => {
-            "the file was refused before being read; content must stay below the format's size limit"
+            "the file was refused before being read; content may be at most 64 MiB (67,108,864 bytes, FRAME-1)"
         }
         E::BadMagic => "this is not dcf content; check the path",
         E::DigestMismatch => {

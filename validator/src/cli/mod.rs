@@ -479,13 +479,13 @@ fn load_fleet(paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileRepo
             }
         }
     }
-    // The same version described twice must be described the same way.
+    // The same version described twice must be described the same way. The first file of
+    // each version is the one others are compared with (a map, not a search of all before).
+    let mut first_of: std::collections::HashMap<SensorVersion, usize> =
+        std::collections::HashMap::with_capacity(fleet.len());
     for (i, (name, m)) in fleet.iter().enumerate() {
-        if let Some((other, _)) = fleet
-            .iter()
-            .take(i)
-            .find(|(_, o)| o.version == m.version && o != m)
-        {
+        let first = *first_of.entry(m.version).or_insert(i);
+        if let Some((other, _)) = fleet.get(first).filter(|(_, o)| o != m) {
             problems.push(FileReport::plain(
                 name.clone(),
                 vec![
@@ -499,12 +499,8 @@ fn load_fleet(paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileRepo
         }
     }
     if problems.is_empty() {
-        let mut seen = Vec::new();
-        fleet.retain(|(_, m)| {
-            let new = !seen.contains(&m.version);
-            seen.push(m.version);
-            new
-        });
+        let mut seen = std::collections::HashSet::with_capacity(fleet.len());
+        fleet.retain(|(_, m)| seen.insert(m.version));
         fleet.sort_by_key(|(_, m)| m.version);
         Ok(fleet)
     } else {
@@ -521,8 +517,7 @@ fn read_content(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             &dcf_parser::Error::new(dcf_parser::ErrorCode::FileTooLarge, MAX_FILE_SIZE)
                 .expected(MAX_FILE_SIZE as u64)
                 .found(len),
-        )
-        .help("the file was refused by its size before being read; content must stay below the format's limit"),
+        ),
         other => other.diagnostic("the content"),
     })
 }
@@ -877,13 +872,19 @@ fn decompile(ctx: &Ctx, args: DecompileArgs) -> u8 {
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> u8 {
     let name = display(&args.file);
+    // Machine-readable output carries every error, including those found before the bytes
+    // are read (E0101 by the file's size, I/O errors).
+    let error_format = match args.format {
+        InspectFormat::Json => Format::Json,
+        InspectFormat::Human => Format::Human,
+    };
     let bytes = match read_content(&args.file) {
         Ok(b) => b,
         Err(d) => {
             return finish(
                 ctx,
                 &[FileReport::plain(name, vec![d])],
-                Format::Human,
+                error_format,
                 false,
             );
         }

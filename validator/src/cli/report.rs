@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::codes::{AnyCode, Severity};
 use crate::diagnostic::Diagnostic;
-use crate::source::line_column;
+use crate::source::LineIndex;
 
 /// Where a diagnostic's offset points.
 #[derive(Clone, Debug)]
@@ -133,9 +133,11 @@ impl FileReport {
             .any(|d| matches!(d.code, AnyCode::Check(c) if c.as_str().starts_with("E9")))
     }
 
-    fn line_column(&self, d: &Diagnostic) -> Option<(usize, usize)> {
-        match (&self.origin, d.offset) {
-            (Origin::Text(text), Some(offset)) => Some(line_column(text, offset)),
+    /// The line index of a text report (built once per report by the JSON and SARIF
+    /// writers, so a report of many diagnostics stays linear).
+    fn line_index(&self) -> Option<LineIndex<'_>> {
+        match &self.origin {
+            Origin::Text(text) => Some(LineIndex::new(text)),
             _ => None,
         }
     }
@@ -245,6 +247,12 @@ pub fn render_one(report: &FileReport, index: usize, style: Style) -> String {
                 }
             }
         }
+        // No bytes to show (refused before reading, as E0101), but the offset still says
+        // where: every error reports one (SPEC.md §3).
+        (_, Some(offset)) => {
+            message = format!("{}: {message} (at byte {offset})", report.path);
+            (None, None)
+        }
         _ => {
             message = format!("{}: {message}", report.path);
             (None, None)
@@ -288,14 +296,28 @@ pub fn render_human(report: &FileReport, style: Style, verbose: bool) -> String 
             out.push_str(&format!("note: {}: {note}\n", report.path));
         }
     }
-    for i in 0..report.diagnostics.len() {
+    let shown = report.diagnostics.len().min(MAX_RENDERED_PER_FILE);
+    for i in 0..shown {
         out.push_str(&render_one(report, i, style));
+    }
+    let more = report.diagnostics.len().saturating_sub(shown);
+    if more > 0 {
+        out.push_str(&format!(
+            "{}: {more} more diagnostic{} not shown (--format json or sarif lists every one)\n",
+            report.path,
+            if more == 1 { "" } else { "s" }
+        ));
     }
     out
 }
 
+/// Diagnostics of one file drawn for a person. Each drawing reads the source around its
+/// span, so drawing every one of tens of thousands would cost their number times the
+/// source's size; the machine formats carry all of them.
+const MAX_RENDERED_PER_FILE: usize = 200;
+
 /// The JSON form of one diagnostic.
-fn json_diagnostic(report: &FileReport, d: &Diagnostic) -> Value {
+fn json_diagnostic(lines: Option<&LineIndex<'_>>, d: &Diagnostic) -> Value {
     let mut v = json!({
         "code": d.code.as_str(),
         "severity": d.severity().as_str(),
@@ -308,7 +330,8 @@ fn json_diagnostic(report: &FileReport, d: &Diagnostic) -> Value {
         if d.offset.is_some() {
             map.insert("length".into(), json!(d.len));
         }
-        if let Some((line, column)) = report.line_column(d) {
+        if let (Some(lines), Some(offset)) = (lines, d.offset) {
+            let (line, column) = lines.line_column(offset);
             map.insert("line".into(), json!(line));
             map.insert("column".into(), json!(column));
         }
@@ -322,10 +345,16 @@ pub fn json_document(reports: &[FileReport], deny_warnings: bool) -> Value {
     let files: Vec<Value> = reports
         .iter()
         .map(|r| {
+            let lines = r.line_index();
+            let diagnostics: Vec<Value> = r
+                .diagnostics
+                .iter()
+                .map(|d| json_diagnostic(lines.as_ref(), d))
+                .collect();
             json!({
                 "path": r.path,
                 "valid": r.valid(deny_warnings),
-                "diagnostics": r.diagnostics.iter().map(|d| json_diagnostic(r, d)).collect::<Vec<_>>(),
+                "diagnostics": diagnostics,
             })
         })
         .collect();
@@ -415,13 +444,15 @@ pub fn sarif_document(reports: &[FileReport]) -> Value {
         .collect();
     let mut results = Vec::new();
     for r in reports {
+        let lines = r.line_index();
         for d in &r.diagnostics {
             let index = codes.iter().position(|c| *c == d.code).unwrap_or(0);
             let mut region = serde_json::Map::new();
-            match (r.line_column(d), d.offset, &r.origin) {
-                (Some((line, column)), Some(offset), Origin::Text(text)) => {
+            match (&lines, d.offset, &r.origin) {
+                (Some(lines), Some(offset), Origin::Text(text)) => {
+                    let (line, column) = lines.line_column(offset);
                     let end = offset.saturating_add(d.len).min(text.len());
-                    let (end_line, end_column) = line_column(text, end);
+                    let (end_line, end_column) = lines.line_column(end);
                     region.insert("startLine".into(), json!(line));
                     region.insert("startColumn".into(), json!(column));
                     region.insert("endLine".into(), json!(end_line));

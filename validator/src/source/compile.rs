@@ -66,6 +66,8 @@ struct Resolved {
 
 struct Compiler<'s> {
     sources: &'s [SourceFile],
+    /// One line index per source, for messages that name another place by line.
+    lines: Vec<super::LineIndex<'s>>,
     file: usize,
     diagnostics: Vec<Located>,
 }
@@ -438,6 +440,10 @@ pub fn compile(
 ) -> Compiled {
     let mut c = Compiler {
         sources,
+        lines: sources
+            .iter()
+            .map(|s| super::LineIndex::new(&s.text))
+            .collect(),
         file: 0,
         diagnostics: Vec::new(),
     };
@@ -540,9 +546,10 @@ pub fn compile(
     let mut first_seen: HashMap<RuleId, (usize, Pos)> = HashMap::new();
     for r in &rule_nodes {
         if let Some((file, pos)) = first_seen.get(&r.id).copied() {
-            let (line, column) = sources
+            let (line, column) = c
+                .lines
                 .get(file)
-                .map_or((0, 0), |s| super::line_column(&s.text, pos.start));
+                .map_or((0, 0), |l| l.line_column(pos.start));
             let first = sources.get(file).map_or("?", |s| s.name.as_str());
             c.file = r.file;
             c.error_help(
@@ -705,7 +712,25 @@ fn finish_header(
     });
     let expires = match (o.expires, valid_for) {
         (Some(e), _) => Some(e),
-        (None, Some(d)) => created.checked_add(d),
+        (None, Some(d)) => match created.checked_add(d) {
+            Some(e) => Some(e),
+            None => {
+                // The key is there; its value is what is wrong (not "lacks valid_for").
+                let message = format!(
+                    "created ({created}) plus valid_for ({d} s) is past the largest time a \
+                     header holds (2^64 - 1 seconds)"
+                );
+                let help = "give an earlier --created or a shorter --valid-for, or --expires";
+                match h.at {
+                    Some((file, pos)) => {
+                        c.file = file;
+                        c.error_help(Code::SourceInvalidValue, pos, message, help);
+                    }
+                    None => c.unlocated(Code::SourceInvalidValue, message, help),
+                }
+                return None;
+            }
+        },
         (None, None) => h.expires,
     };
     let sensor_min = o.sensor_min.or(h.sensor_min);
@@ -859,9 +884,9 @@ fn read_declarations(c: &mut Compiler<'_>, node: &Y, out: &mut Vec<Declaration>)
         }
         if let (Some(id), Some(name), true) = (id, name, ok) {
             let (line, _) = c
-                .sources
+                .lines
                 .get(c.file)
-                .map_or((0, 0), |s| super::line_column(&s.text, item.pos.start));
+                .map_or((0, 0), |l| l.line_column(item.pos.start));
             out.push(Declaration {
                 id,
                 name,

@@ -5,6 +5,8 @@
 //! need and which open the door to "billion laughs"), and keeps scalars as the text that was
 //! written, so that `7.10` stays `7.10` and a sequence number above `i64::MAX` stays exact.
 
+use std::collections::HashSet;
+
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span};
 
 use crate::limits::MAX_SOURCE_DEPTH;
@@ -66,35 +68,41 @@ pub struct SyntaxError {
     pub too_deep: bool,
 }
 
-/// Maps the parser's character positions to byte offsets.
-struct Offsets<'a> {
-    text: &'a str,
-    line_starts: Vec<usize>,
+/// Maps the parser's character positions to byte offsets in constant time per position.
+///
+/// The parser's markers carry a character index from the start of the stream. ASCII text
+/// (nearly every source) maps it to itself; other text keeps the byte offset of every
+/// character, one `u32` each (sources are far below 4 GiB: `MAX_SOURCE_SIZE`). Mapping a
+/// marker by scanning its line instead cost the line's length per marker: quadratic on a
+/// long one-line JSON source.
+struct Offsets {
+    len: usize,
+    /// Byte offset of each character, `None` when the text is ASCII.
+    char_starts: Option<Vec<u32>>,
 }
 
-impl<'a> Offsets<'a> {
-    fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i.saturating_add(1)),
-        );
-        Offsets { text, line_starts }
+impl Offsets {
+    fn new(text: &str) -> Self {
+        let char_starts = (!text.is_ascii()).then(|| {
+            text.char_indices()
+                .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect()
+        });
+        Offsets {
+            len: text.len(),
+            char_starts,
+        }
     }
 
-    /// Byte offset of a marker (line 1-based, column 0-based in characters).
+    /// Byte offset of a marker (its character index from the start of the text).
     fn byte(&self, m: &Marker) -> usize {
-        let Some(&start) = self.line_starts.get(m.line().saturating_sub(1)) else {
-            return self.text.len();
+        let byte = match &self.char_starts {
+            None => m.index(),
+            Some(starts) => starts
+                .get(m.index())
+                .map_or(self.len, |&b| usize::try_from(b).unwrap_or(self.len)),
         };
-        let line = self.text.get(start..).unwrap_or_default();
-        let within = line
-            .char_indices()
-            .nth(m.col())
-            .map_or(line.len(), |(i, _)| i);
-        start.saturating_add(within).min(self.text.len())
+        byte.min(self.len)
     }
 
     fn pos(&self, span: &Span) -> Pos {
@@ -108,7 +116,9 @@ impl<'a> Offsets<'a> {
 
 enum Frame {
     Seq(Pos, Vec<Node>),
-    Map(Pos, Vec<(Node, Node)>, Option<Node>),
+    /// A mapping being read: its entries, the key waiting for its value, and the keys seen
+    /// (so that a duplicate is found in constant time, not by comparing with every key).
+    Map(Pos, Vec<(Node, Node)>, Option<Node>, HashSet<String>),
 }
 
 fn error(message: impl Into<String>, pos: Pos) -> SyntaxError {
@@ -180,7 +190,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
             Event::MappingStart(anchor, tag) => {
                 refuse_anchor_or_tag(anchor, tag.is_some(), pos)?;
                 check_depth(stack.len(), pos)?;
-                stack.push(Frame::Map(pos, Vec::new(), None));
+                stack.push(Frame::Map(pos, Vec::new(), None, HashSet::new()));
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
@@ -194,7 +204,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
                 _ => return Err(error("unbalanced sequence", pos)),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(start, entries, None)) => Node {
+                Some(Frame::Map(start, entries, None, _)) => Node {
                     pos: Pos {
                         start: start.start,
                         end: pos.end.max(start.end),
@@ -207,7 +217,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq(_, items)) => items.push(node),
-            Some(Frame::Map(_, entries, pending)) => match pending.take() {
+            Some(Frame::Map(_, entries, pending, keys)) => match pending.take() {
                 None => {
                     let Value::Scalar { text: key, .. } = &node.value else {
                         return Err(error(
@@ -215,7 +225,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
                             node.pos,
                         ));
                     };
-                    if entries.iter().any(|(k, _)| scalar_text(k) == Some(key)) {
+                    if !keys.insert(key.clone()) {
                         return Err(error(format!("duplicate key `{key}`"), node.pos));
                     }
                     *pending = Some(node);
