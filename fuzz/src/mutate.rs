@@ -101,38 +101,82 @@ fn is_numeric(span: &Span) -> bool {
         && span.len <= 8
 }
 
-/// Mutates `data` in place within `max_size` and returns its new length; falls back to
-/// `default` (libFuzzer's own mutator) for byte-level changes.
+/// Mutates `data` within `max_size` and returns its new length; falls back to `default`
+/// (libFuzzer's own mutator, given the bytes and the most it may grow them to) for
+/// byte-level changes. For tests and tools; the fuzz targets use [`mutate_in_place`], which
+/// works in libFuzzer's buffer without copying it.
 pub fn mutate(
     data: &mut Vec<u8>,
     max_size: usize,
     seed: u32,
     default: &mut dyn FnMut(&mut Vec<u8>, usize),
 ) {
-    let mut rng = Rng(u64::from(seed) ^ 0x9e37_79b9_7f4a_7c15);
-    let mut spans = Vec::new();
-    walk(data, |s| spans.push(s));
-    match rng.below(5) {
-        0 => default(data, max_size),
-        1 | 2 => set_field(data, &spans, &mut rng),
-        3 => duplicate_or_delete_record(data, &spans, &mut rng, max_size),
-        _ => {
-            default(data, max_size);
-            set_field(data, &spans, &mut rng);
-        }
-    }
     data.truncate(max_size);
-    fix_digest(data);
+    let size = data.len();
+    data.resize(max_size, 0);
+    let mut byte_level = |buf: &mut [u8], size: usize| {
+        let mut bytes = buf[..size].to_vec();
+        default(&mut bytes, buf.len());
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        n
+    };
+    let n = mutate_buffer(data, size, seed, &mut byte_level);
+    data.truncate(n);
+}
+
+thread_local! {
+    /// The byte map of the input being mutated, kept from one mutation to the next so that
+    /// a mutation allocates nothing.
+    static SPANS: std::cell::RefCell<Vec<Span>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The mutator proper: `buf[..size]` is the input and `buf.len()` the most it may grow to;
+/// returns the new length. `default(buf, size)` is the byte-level mutator, in the same
+/// convention. Costs one walk of the byte map, the edit, and one digest over the input:
+/// nothing proportional to `buf.len()`.
+fn mutate_buffer(
+    buf: &mut [u8],
+    size: usize,
+    seed: u32,
+    default: &mut dyn FnMut(&mut [u8], usize) -> usize,
+) -> usize {
+    let mut rng = Rng(u64::from(seed) ^ 0x9e37_79b9_7f4a_7c15);
+    let size = size.min(buf.len());
+    SPANS.with(|cell| {
+        let mut spans = cell.borrow_mut();
+        spans.clear();
+        walk(&buf[..size], |s| spans.push(s));
+        let len = match rng.below(5) {
+            0 => default(buf, size),
+            1 | 2 => {
+                set_field(&mut buf[..size], &spans, &mut rng);
+                size
+            }
+            3 => duplicate_or_delete_record(buf, size, &spans, &mut rng),
+            _ => {
+                let len = default(buf, size).min(buf.len());
+                set_field(&mut buf[..len], &spans, &mut rng);
+                len
+            }
+        }
+        .min(buf.len());
+        fix_digest(&mut buf[..len]);
+        len
+    })
 }
 
 /// Sets one numeric field to an interesting value, a neighbour of its value, or the value of
 /// another field with the same label.
 fn set_field(data: &mut [u8], spans: &[Span], rng: &mut Rng) {
-    let numeric: Vec<&Span> = spans.iter().filter(|s| is_numeric(s)).collect();
-    if numeric.is_empty() {
+    let numeric = || spans.iter().filter(|s| is_numeric(s));
+    let count = numeric().count();
+    if count == 0 {
         return;
     }
-    let span = numeric[rng.below(numeric.len())];
+    let Some(span) = numeric().nth(rng.below(count)) else {
+        return;
+    };
     let Some(bytes) = data.get(span.offset..span.offset + span.len) else {
         return;
     };
@@ -144,10 +188,11 @@ fn set_field(data: &mut [u8], spans: &[Span], rng: &mut Rng) {
         1 => current.wrapping_add(1),
         2 => current.wrapping_sub(1),
         _ => {
-            let same: Vec<&&Span> = numeric.iter().filter(|s| s.label == span.label).collect();
-            let other = same[rng.below(same.len())];
+            let same = || numeric().filter(|s| s.label == span.label);
             let mut v = [0u8; 8];
-            if let Some(b) = data.get(other.offset..other.offset + other.len) {
+            if let Some(other) = same().nth(rng.below(same().count()))
+                && let Some(b) = data.get(other.offset..other.offset + other.len)
+            {
                 v[..other.len.min(8)].copy_from_slice(&b[..other.len.min(8)]);
             }
             u64::from_le_bytes(v)
@@ -159,30 +204,36 @@ fn set_field(data: &mut [u8], spans: &[Span], rng: &mut Rng) {
 }
 
 /// Copies or removes one whole record of a counted table, keeping the table's count and the
-/// enclosing section's length in step, so the file stays framed.
-fn duplicate_or_delete_record(data: &mut Vec<u8>, spans: &[Span], rng: &mut Rng, max_size: usize) {
+/// enclosing section's length in step, so the file stays framed. `buf[..size]` is the input;
+/// returns the new length (at most `buf.len()`).
+fn duplicate_or_delete_record(buf: &mut [u8], size: usize, spans: &[Span], rng: &mut Rng) -> usize {
+    let is_first = |s: &Span| {
+        s.index.is_some()
+            && matches!(
+                s.label,
+                "rule.id"
+                    | "node.op"
+                    | "template.id"
+                    | "field.name"
+                    | "attribute.key"
+                    | "value.string"
+            )
+    };
     // Records: runs of spans with the same index whose labels share a table prefix.
-    let firsts: Vec<usize> = spans
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            s.index.is_some()
-                && matches!(
-                    s.label,
-                    "rule.id"
-                        | "node.op"
-                        | "template.id"
-                        | "field.name"
-                        | "attribute.key"
-                        | "value.string"
-                )
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if firsts.is_empty() {
-        return;
+    let firsts = || {
+        spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| is_first(s))
+            .map(|(i, _)| i)
+    };
+    let count = firsts().count();
+    if count == 0 {
+        return size;
     }
-    let first = firsts[rng.below(firsts.len())];
+    let Some(first) = firsts().nth(rng.below(count)) else {
+        return size;
+    };
     let start = spans[first];
     let prefix = start.label.split('.').next().unwrap_or("");
     let mut end = start.offset + start.len;
@@ -192,7 +243,10 @@ fn duplicate_or_delete_record(data: &mut Vec<u8>, spans: &[Span], rng: &mut Rng,
         }
         end = s.offset + s.len;
     }
-    let record = data[start.offset..end].to_vec();
+    if start.offset > end || end > size {
+        return size;
+    }
+    let record_len = end - start.offset;
     // The table count is the closest "*count" span before the record; the section length the
     // closest "section.len" span before that.
     let Some(count) = spans[..first]
@@ -200,38 +254,44 @@ fn duplicate_or_delete_record(data: &mut Vec<u8>, spans: &[Span], rng: &mut Rng,
         .rev()
         .find(|s| s.label.ends_with("count") && s.index.is_none())
     else {
-        return;
+        return size;
     };
     let Some(section_len) = spans[..first]
         .iter()
         .rev()
         .find(|s| s.label == "section.len")
     else {
-        return;
+        return size;
     };
     let grow = rng.below(2) == 0;
-    if grow && data.len() + record.len() > max_size {
-        return;
+    if grow && size + record_len > buf.len() {
+        return size;
     }
-    let adjust = |data: &mut Vec<u8>, at: usize, by: i64| {
-        if let Some(b) = data.get_mut(at..at + 4) {
+    let adjust = |buf: &mut [u8], at: usize, by: i64| {
+        if let Some(b) = buf.get_mut(at..at + 4) {
             let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64 + by;
             b.copy_from_slice(&(v as u32).to_le_bytes());
         }
     };
     if grow {
-        data.splice(end..end, record.iter().copied());
-        adjust(data, count.offset, 1);
-        adjust(data, section_len.offset, record.len() as i64);
+        // Shift the tail right by one record, then copy the record (which lies before the
+        // tail, so is unmoved) into the gap.
+        buf.copy_within(end..size, end + record_len);
+        buf.copy_within(start.offset..end, end);
+        adjust(buf, count.offset, 1);
+        adjust(buf, section_len.offset, record_len as i64);
+        size + record_len
     } else {
-        data.drain(start.offset..end);
-        adjust(data, count.offset, -1);
-        adjust(data, section_len.offset, -(record.len() as i64));
+        buf.copy_within(end..size, start.offset);
+        adjust(buf, count.offset, -1);
+        adjust(buf, section_len.offset, -(record_len as i64));
+        size - record_len
     }
 }
 
 /// The libFuzzer custom-mutator calling convention: `data[..size]` is the input, the buffer
-/// holds `max_size` bytes, and the new size is returned.
+/// holds `max_size` bytes, and the new size is returned. The mutation happens in that buffer:
+/// nothing is copied or cleared, so a large `max_size` costs nothing per mutation.
 pub fn mutate_in_place(
     data: &mut [u8],
     size: usize,
@@ -240,15 +300,7 @@ pub fn mutate_in_place(
     fuzzer_mutate: fn(&mut [u8], usize, usize) -> usize,
 ) -> usize {
     let limit = max_size.min(data.len());
-    let mut buffer = data[..size.min(limit)].to_vec();
-    let mut default = |bytes: &mut Vec<u8>, max: usize| {
-        let len = bytes.len();
-        bytes.resize(max, 0);
-        let new_len = fuzzer_mutate(bytes, len, max);
-        bytes.truncate(new_len.min(max));
-    };
-    mutate(&mut buffer, limit, seed, &mut default);
-    let n = buffer.len().min(limit);
-    data[..n].copy_from_slice(&buffer[..n]);
-    n
+    let buf = &mut data[..limit];
+    let mut default = |buf: &mut [u8], size: usize| fuzzer_mutate(buf, size, buf.len());
+    mutate_buffer(buf, size, seed, &mut default)
 }
