@@ -111,16 +111,17 @@ fn every_command_reports_every_structural_error_with_its_offset() {
             checked += 1;
         }
         // The human form says where too, on standard error.
-        let (_, _, stderr) = dcf(&["validate", &file, "-m", manifests]);
-        assert!(
-            stderr.contains(&code) && stderr.contains(&format!("byte {offset}")),
-            "dcf validate on {name}: the human message names {code} and byte {offset}: {stderr}"
-        );
-        let (_, _, stderr) = dcf(&["inspect", &file]);
-        assert!(
-            stderr.contains(&code) && stderr.contains(&format!("byte {offset}")),
-            "dcf inspect on {name}: the human message names {code} and byte {offset}: {stderr}"
-        );
+        for args in [
+            vec!["validate", &file, "-m", manifests],
+            vec!["inspect", &file],
+        ] {
+            let (_, _, stderr) = dcf(&args);
+            assert!(
+                stderr.contains(&code) && stderr.contains(&format!("byte {offset}")),
+                "dcf {} on {name}: the human message names {code} and byte {offset}: {stderr}",
+                args[0]
+            );
+        }
     }
     assert!(checked >= 350);
 }

@@ -66,8 +66,9 @@ struct Resolved {
 
 struct Compiler<'s> {
     sources: &'s [SourceFile],
-    /// One line index per source, for messages that name another place by line.
-    lines: Vec<super::LineIndex<'s>>,
+    /// One line index per source, for messages that name another place by line; built on
+    /// first need, since most compiles print no such message.
+    lines: Vec<std::cell::OnceCell<super::LineIndex<'s>>>,
     file: usize,
     diagnostics: Vec<Located>,
 }
@@ -167,6 +168,16 @@ impl<'s> Compiler<'s> {
             source: Some(self.file),
             diagnostic: Diagnostic::new(code, message).at(pos.start, pos.len()),
         });
+    }
+
+    /// Line and column of `offset` in source `file` ((0, 0) for no such source).
+    fn line_column(&self, file: usize, offset: usize) -> (usize, usize) {
+        match (self.lines.get(file), self.sources.get(file)) {
+            (Some(cell), Some(source)) => cell
+                .get_or_init(|| super::LineIndex::new(&source.text))
+                .line_column(offset),
+            _ => (0, 0),
+        }
     }
 
     fn error_help(
@@ -440,10 +451,7 @@ pub fn compile(
 ) -> Compiled {
     let mut c = Compiler {
         sources,
-        lines: sources
-            .iter()
-            .map(|s| super::LineIndex::new(&s.text))
-            .collect(),
+        lines: sources.iter().map(|_| std::cell::OnceCell::new()).collect(),
         file: 0,
         diagnostics: Vec::new(),
     };
@@ -546,10 +554,7 @@ pub fn compile(
     let mut first_seen: HashMap<RuleId, (usize, Pos)> = HashMap::new();
     for r in &rule_nodes {
         if let Some((file, pos)) = first_seen.get(&r.id).copied() {
-            let (line, column) = c
-                .lines
-                .get(file)
-                .map_or((0, 0), |l| l.line_column(pos.start));
+            let (line, column) = c.line_column(file, pos.start);
             let first = sources.get(file).map_or("?", |s| s.name.as_str());
             c.file = r.file;
             c.error_help(
@@ -883,10 +888,7 @@ fn read_declarations(c: &mut Compiler<'_>, node: &Y, out: &mut Vec<Declaration>)
             }
         }
         if let (Some(id), Some(name), true) = (id, name, ok) {
-            let (line, _) = c
-                .lines
-                .get(c.file)
-                .map_or((0, 0), |l| l.line_column(item.pos.start));
+            let (line, _) = c.line_column(c.file, item.pos.start);
             out.push(Declaration {
                 id,
                 name,
