@@ -135,6 +135,7 @@ pub fn validate_target(data: &[u8]) -> Reached {
                 h.channel
             },
             sequence: h.sequence.wrapping_add(rng.below(3)).wrapping_sub(1),
+            allow_jump: rng.below(2) == 0,
         }),
         _ => None,
     };

@@ -24,6 +24,9 @@ pub struct Previous {
     pub channel: u32,
     /// Its sequence number.
     pub sequence: u64,
+    /// Whether a step of more than `MAX_SEQUENCE_JUMP` over its sequence is intended
+    /// (`--allow-sequence-jump`); without it such a step is `E1407`.
+    pub allow_jump: bool,
 }
 
 /// What the checks need besides the content and the fleet.
@@ -202,6 +205,39 @@ fn check_header(content: &ContentView<'_>, options: &Options, out: &mut Vec<Diag
             .help("check the clock of the machine that compiled it, or validate with --now"),
         );
     }
+    // The sequence's own range first: a content that leaves no room after it bricks the
+    // channel of every sensor that loads it, whatever was deployed before.
+    let room = u64::MAX.saturating_sub(h.sequence);
+    if room < limits::SEQUENCE_RESERVE {
+        out.push(
+            Diagnostic::new(
+                Code::SequenceNoRoom,
+                format!(
+                    "sequence {} leaves only {room} sequence numbers after it; a sensor that loads it refuses every later update of channel {} whose sequence is not greater (E3008)",
+                    h.sequence, h.channel
+                ),
+            )
+            .at(header::SEQUENCE, 8)
+            .label("sequence")
+            .help(format!(
+                "leave at least {} (SEQUENCE_RESERVE) sequence numbers above it; the compiler's default sequence is the creation time in seconds",
+                limits::SEQUENCE_RESERVE
+            )),
+        );
+    } else if h.sequence >= limits::SEQUENCE_WARNING {
+        out.push(
+            Diagnostic::new(
+                Code::SequenceNearEnd,
+                format!(
+                    "sequence {} is in the upper half of its range: no clock or counter gets there by accident",
+                    h.sequence
+                ),
+            )
+            .at(header::SEQUENCE, 8)
+            .label("sequence")
+            .help("check where the number came from; sensors never accept a lower one again"),
+        );
+    }
     if let Some(p) = &options.previous {
         if p.channel != h.channel {
             out.push(
@@ -230,6 +266,26 @@ fn check_header(content: &ContentView<'_>, options: &Options, out: &mut Vec<Diag
                 .help(format!(
                     "recompile with a sequence number above {}",
                     p.sequence
+                )),
+            );
+        } else if h.sequence.saturating_sub(p.sequence) > limits::MAX_SEQUENCE_JUMP && !p.allow_jump
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::SequenceJump,
+                    format!(
+                        "sequence {} is {} above {} of the previous content {}: every sequence skipped is lost to the channel for good",
+                        h.sequence,
+                        h.sequence.saturating_sub(p.sequence),
+                        p.sequence,
+                        p.name
+                    ),
+                )
+                .at(header::SEQUENCE, 8)
+                .label("sequence")
+                .help(format!(
+                    "steps of more than {} (MAX_SEQUENCE_JUMP) need --allow-sequence-jump",
+                    limits::MAX_SEQUENCE_JUMP
                 )),
             );
         }

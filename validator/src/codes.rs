@@ -120,6 +120,13 @@ codes! {
     SequenceNotIncreasing = "E1403", "VAL-SEQ-1", Error, "sequence number is not greater than the previous content's";
     /// The previous content belongs to another channel.
     PreviousChannelDiffers = "E1404", "VAL-SEQ-2", Error, "previous content belongs to another channel";
+    /// The sequence number leaves fewer than `SEQUENCE_RESERVE` numbers after it: a sensor
+    /// that loads it could take almost no later update of its channel.
+    SequenceNoRoom = "E1405", "VAL-SEQ-3", Error, "sequence number leaves no room for later updates";
+    /// The sequence number is in the upper half of its range.
+    SequenceNearEnd = "E1406", "VAL-SEQ-4", Warning, "sequence number is near the end of its range";
+    /// The sequence number jumps further beyond the previous content's than `MAX_SEQUENCE_JUMP`.
+    SequenceJump = "E1407", "VAL-SEQ-5", Error, "sequence number jumps far beyond the previous content's";
     /// The content is not signed.
     Unsigned = "E1501", "VAL-SIG-1", Error, "content is not signed";
     /// The content is signed by a key that is not among the trusted public keys.
@@ -186,6 +193,8 @@ codes! {
     WriteFailed = "E9004", "CLI-4", Error, "cannot write output";
     /// The `--previous` content is itself rejected by the parser.
     PreviousRejected = "E9005", "CLI-5", Error, "previous content is rejected by the parser";
+    /// Directory expansion left inputs out (too deep, a link to a directory, unreadable).
+    InputSkipped = "E9006", "CLI-12", Error, "directory expansion skipped inputs";
     /// A manifest is not valid TOML or has the wrong shape.
     ManifestSyntax = "E9101", "CLI-6", Error, "manifest is not valid TOML or has the wrong shape";
     /// A manifest contradicts itself.

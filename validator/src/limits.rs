@@ -54,3 +54,20 @@ pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 pub const MAX_KEY_FILE_SIZE: u64 = 4096;
 /// Largest events file `dcf test` reads (`--events`, `--benign`), in bytes (E9003).
 pub const MAX_EVENTS_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Sequence numbers a content must leave after its own (E1405): a sensor that loads a content
+/// refuses every later one whose sequence is not greater (E3008), so a sequence near
+/// `u64::MAX` bricks its channel. 2^32 leaves room for an update a second for 136 years.
+pub const SEQUENCE_RESERVE: u64 = 1 << 32;
+/// Sequence numbers from which a content is warned about (E1406): the upper half of the range,
+/// which no counter or clock in seconds reaches by accident.
+pub const SEQUENCE_WARNING: u64 = 1 << 63;
+/// Largest step over the `--previous` content's sequence without `--allow-sequence-jump`
+/// (E1407). The compiler's default sequence is the creation time in seconds, so a step from a
+/// hand-numbered sequence to a clock-based one stays below this until the year 2106.
+pub const MAX_SEQUENCE_JUMP: u64 = 1 << 32;
+/// Deepest directory level below a command-line argument that input expansion enters (E9006
+/// for what lies deeper).
+pub const MAX_WALK_DEPTH: usize = 32;
+/// Most threads `dcf validate -j` starts.
+pub const MAX_JOBS: usize = 256;

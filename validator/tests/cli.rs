@@ -729,6 +729,7 @@ fn channel_file_291() {
             &s(&source),
             "--manifest",
             &m711,
+            "-m",
             &m712,
             "--now",
             NOW,
@@ -736,7 +737,16 @@ fn channel_file_291() {
             &out,
         ]);
         assert_eq!(code, 0);
-        let (code, _, err) = t.run(&["validate", &out, "--manifest", &m711, &m712, "--now", NOW]);
+        let (code, _, err) = t.run(&[
+            "validate",
+            "--manifest",
+            &m711,
+            "-m",
+            &m712,
+            &out,
+            "--now",
+            NOW,
+        ]);
         assert_eq!(code, expect_711, "{criterion}");
         assert!(
             err.contains("7.11.0") && !err.contains("7.12.0"),

@@ -126,6 +126,20 @@ fn limits_table_states_the_constants() {
             "MAX_KEY_FILE_SIZE",
             format!("{} bytes", limits::MAX_KEY_FILE_SIZE),
         ),
+        (
+            "SEQUENCE_RESERVE",
+            format!("{} sequence numbers", limits::SEQUENCE_RESERVE),
+        ),
+        ("SEQUENCE_WARNING", format!("{} ", limits::SEQUENCE_WARNING)),
+        (
+            "MAX_SEQUENCE_JUMP",
+            format!("{} over", limits::MAX_SEQUENCE_JUMP),
+        ),
+        (
+            "MAX_WALK_DEPTH",
+            format!("{} levels", limits::MAX_WALK_DEPTH),
+        ),
+        ("MAX_JOBS", format!("{} threads", limits::MAX_JOBS)),
     ] {
         let row = doc
             .lines()

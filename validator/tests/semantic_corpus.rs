@@ -288,6 +288,17 @@ fn generate() -> Vec<(String, Vec<u8>)> {
     let mut c = base(good_expression());
     c.header.channel = 292;
     cases.push(("E1404-previous-channel-differs", c));
+    // The sequence-range cases are checked without --previous (`codes_of`): a sequence near
+    // the end of the range is also a jump over any small previous one.
+    let mut c = base(good_expression());
+    c.header.sequence = u64::MAX;
+    cases.push(("E1405-sequence-no-room", c));
+    let mut c = base(good_expression());
+    c.header.sequence = 1 << 63;
+    cases.push(("E1406-sequence-near-end", c));
+    let mut c = base(good_expression());
+    c.header.sequence = 10 + (1 << 32) + 1;
+    cases.push(("E1407-sequence-jump", c));
 
     let mut out: Vec<(String, Vec<u8>)> = cases
         .into_iter()
@@ -365,6 +376,7 @@ fn options() -> Options {
             name: "previous/channel-291-seq-10.dcf".into(),
             channel: view.header().channel,
             sequence: view.header().sequence,
+            allow_jump: false,
         }),
     }
 }
@@ -379,6 +391,17 @@ fn codes_of(path: &Path) -> BTreeSet<String> {
             Ok(_) => BTreeSet::new(),
             Err(d) => BTreeSet::from([d.code.as_str().to_string()]),
         };
+    }
+    if name.starts_with("E1405") || name.starts_with("E1406") {
+        let without_previous = Options {
+            previous: None,
+            ..options()
+        };
+        return validate_bytes(&bytes, &fleet, &without_previous)
+            .diagnostics
+            .iter()
+            .map(|d| d.code.as_str().to_string())
+            .collect();
     }
     if name.starts_with("E1") || name.ends_with(".dcf") {
         return validate_bytes(&bytes, &fleet, &options())
@@ -471,4 +494,21 @@ fn good_content_is_accepted_and_verifies() {
             .iter()
             .any(|n| n.contains("ignored") && n.contains("7.10.0"))
     );
+}
+
+#[test]
+fn a_sequence_jump_is_accepted_when_asked_for() {
+    let fleet = load_manifests();
+    let bytes = fs::read(corpus_dir().join("E1407-sequence-jump.dcf")).expect("E1407 case");
+    let mut allowed = options();
+    if let Some(p) = &mut allowed.previous {
+        p.allow_jump = true;
+    }
+    let v = validate_bytes(&bytes, &fleet, &allowed);
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+    // One step less than the limit needs no flag.
+    let mut c = Content::decode(&bytes).expect("decodes");
+    c.header.sequence = 10 + (1 << 32);
+    let v = validate_bytes(&c.encode().expect("encodes"), &fleet, &options());
+    assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
 }

@@ -11,7 +11,7 @@ use dcf_parser::RuleId;
 use dcf_sigma::{ImportError, ImportOptions, ImportReport, Source};
 use serde_json::{Value, json};
 
-use super::io::{Input, expand, read_bounded, write_atomic};
+use super::io::{Input, read_bounded, write_atomic};
 use super::report::{FileReport, Format};
 use super::{Ctx, OK, REJECTED, USAGE, display, finish, stdout_write};
 use crate::codes::Code;
@@ -39,11 +39,14 @@ pub struct SigmaCompile<'a> {
 
 /// Reads every rule file below `paths`, bounded by the source size limit. The `relative` name
 /// of a file is its path below the directory it was found in (its name if given directly).
-fn read_rules(paths: &[PathBuf]) -> Result<Vec<Source>, Vec<FileReport>> {
+/// Extensions of Sigma rule files in a directory.
+pub const RULE_EXTENSIONS: &[&str] = &["yml", "yaml"];
+
+fn read_rules(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<Source>, Vec<FileReport>> {
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     for root in paths {
-        for input in expand(std::slice::from_ref(root), &["yml", "yaml"], "Sigma rules") {
+        for input in ctx.expand(std::slice::from_ref(root), RULE_EXTENSIONS, "Sigma rules") {
             match input {
                 Input::Problem(path, d) => {
                     problems.push(FileReport::plain(display(&path), vec![d]))
@@ -126,7 +129,7 @@ fn json_summary(report: &ImportReport, output: &Path, reports: &[FileReport], ok
 
 /// Runs `dcf compile --from sigma`.
 pub fn run(ctx: &Ctx, fleet: Vec<(String, Manifest)>, job: SigmaCompile<'_>) -> u8 {
-    let sources = match read_rules(job.paths) {
+    let sources = match read_rules(ctx, job.paths) {
         Ok(s) => s,
         Err(problems) => return finish(ctx, &problems, job.format, false),
     };
@@ -155,6 +158,26 @@ pub fn run(ctx: &Ctx, fleet: Vec<(String, Manifest)>, job: SigmaCompile<'_>) -> 
         }
     };
     let mut reports = skip_reports(&report);
+    if report.compiled.is_empty() {
+        // A content without rules detects nothing: it is never written, whatever
+        // --fail-on-skip says, so that a run over the wrong files cannot ship an empty update.
+        let code = match job.format {
+            Format::Json => {
+                let mut doc = json_summary(&report, job.output, &reports, false);
+                if let Some(map) = doc.as_object_mut() {
+                    map.insert("output".into(), Value::Null);
+                }
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+                stdout_write(&text)
+            }
+            format => finish(ctx, &reports, format, false),
+        };
+        eprintln!(
+            "error: none of the {} Sigma rules compiled; nothing was written",
+            report.skipped.len()
+        );
+        return if code == OK { REJECTED } else { code };
+    }
     let bytes = match content.encode() {
         Ok(b) => b,
         Err(e) => {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::limits::MAX_WALK_DEPTH;
 
 /// Why a file could not be read.
 #[derive(Debug)]
@@ -37,11 +38,17 @@ impl ReadError {
 }
 
 /// Reads at most `limit` bytes of a regular file, refusing larger files both by their
-/// metadata and by a bounded read (a file that grows while read is refused too).
+/// metadata and by a bounded read (a file that grows while read is refused too). Anything that
+/// is not a regular file (a FIFO, a device such as `/dev/zero`, a socket, a directory) is
+/// refused before it is opened: opening a FIFO blocks until a writer comes, and a device may
+/// never end.
 pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let meta = fs::metadata(path).map_err(|e| ReadError::Io(io_text(&e)))?;
-    if meta.is_dir() {
-        return Err(ReadError::Io("it is a directory".into()));
+    if !meta.is_file() {
+        return Err(ReadError::Io(format!(
+            "it is {}, not a regular file",
+            kind_of(&meta.file_type())
+        )));
     }
     if meta.len() > limit {
         return Err(ReadError::TooLarge {
@@ -61,6 +68,89 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         });
     }
     Ok(bytes)
+}
+
+/// What kind of file system object a file type names, for messages ("a FIFO").
+pub fn kind_of(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Whether `meta` (of an existing output) and the file at `input` are the same file: the same
+/// device and inode on Unix, so hard links and different spellings of one path are caught.
+fn same_file(meta: &fs::Metadata, input: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        fs::metadata(input).is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+/// Refuses an output path that names anything but a regular file (a symbolic link, a FIFO, a
+/// device, a directory: replacing it would silently destroy what it is), or that is one of
+/// the command's `inputs` (writing it would lose the input). A path that does not exist yet
+/// is fine. Every writer calls this through [`write_atomic`]; commands that read inputs call
+/// it with them before doing any work.
+pub fn check_output(path: &Path, inputs: &[PathBuf]) -> Result<(), Diagnostic> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Diagnostic::new(
+                Code::WriteFailed,
+                format!("cannot write {}: {}", path.display(), io_text(&e)),
+            )
+            .help("check that the directory exists and is writable"));
+        }
+    };
+    if !meta.file_type().is_file() {
+        return Err(Diagnostic::new(
+            Code::WriteFailed,
+            format!(
+                "refusing to write {}: it is {}, and dcf replaces only regular files",
+                path.display(),
+                kind_of(&meta.file_type())
+            ),
+        )
+        .help("name a new file, or a regular file to replace"));
+    }
+    if let Some(input) = inputs.iter().find(|i| same_file(&meta, i)) {
+        return Err(Diagnostic::new(
+            Code::WriteFailed,
+            format!(
+                "refusing to write {}: it is an input of this command ({})",
+                path.display(),
+                input.display()
+            ),
+        )
+        .help("write the output outside the inputs"));
+    }
+    Ok(())
 }
 
 /// An I/O error without the "(os error N)" noise.
@@ -90,7 +180,17 @@ pub enum Input {
 /// Expands files and directories: a directory yields every file below it (recursively,
 /// sorted, hidden entries skipped) whose extension is in `extensions`; a file is taken as
 /// given whatever its extension.
-pub fn expand(paths: &[PathBuf], extensions: &[&str], what: &str) -> Vec<Input> {
+///
+/// Nothing else is left out without a word: a directory deeper than [`MAX_WALK_DEPTH`], a
+/// symbolic link to a directory (not followed, so a link loop cannot make the walk endless)
+/// and an entry that cannot be read are each reported as `E9006`, which fails the command,
+/// unless `allow_skipped` is set: then each is printed as a note and the run goes on.
+pub fn expand(
+    paths: &[PathBuf],
+    extensions: &[&str],
+    what: &str,
+    allow_skipped: bool,
+) -> Vec<Input> {
     let mut out = Vec::new();
     for path in paths {
         match fs::metadata(path) {
@@ -100,11 +200,15 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], what: &str) -> Vec<Input> 
                     .help("check the path"),
             )),
             Ok(meta) if meta.is_dir() => {
-                let mut found = Vec::new();
-                let mut problems = Vec::new();
-                walk(path, extensions, &mut found, &mut problems, 0);
-                found.sort();
-                if found.is_empty() && problems.is_empty() {
+                let mut walk = Walk {
+                    extensions,
+                    found: Vec::new(),
+                    problems: Vec::new(),
+                    skipped: Vec::new(),
+                };
+                walk.dir(path, 0);
+                walk.found.sort();
+                if walk.found.is_empty() && walk.problems.is_empty() && walk.skipped.is_empty() {
                     out.push(Input::Problem(
                         path.clone(),
                         Diagnostic::new(
@@ -120,8 +224,22 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], what: &str) -> Vec<Input> 
                         ),
                     ));
                 }
-                out.extend(found.into_iter().map(Input::File));
-                out.extend(problems);
+                out.extend(walk.found.into_iter().map(Input::File));
+                out.extend(walk.problems);
+                for (skipped, why) in walk.skipped {
+                    if allow_skipped {
+                        eprintln!("note: skipped {}: {why}", skipped.display());
+                    } else {
+                        out.push(Input::Problem(
+                            skipped,
+                            Diagnostic::new(
+                                Code::InputSkipped,
+                                format!("{what} below {} skipped: {why}", path.display()),
+                            )
+                            .help("name it on the command line, or pass --allow-skipped to go on without it"),
+                        ));
+                    }
+                }
             }
             Ok(_) => out.push(Input::File(path.clone())),
         }
@@ -129,51 +247,70 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str], what: &str) -> Vec<Input> 
     out
 }
 
-/// Directory depth beyond which expansion stops (symlink loops, pathological trees).
-const MAX_WALK_DEPTH: usize = 32;
+/// The state of one directory walk.
+struct Walk<'a> {
+    extensions: &'a [&'a str],
+    found: Vec<PathBuf>,
+    problems: Vec<Input>,
+    /// What was left out, and why.
+    skipped: Vec<(PathBuf, &'static str)>,
+}
 
-fn walk(
-    dir: &Path,
-    extensions: &[&str],
-    found: &mut Vec<PathBuf>,
-    problems: &mut Vec<Input>,
-    depth: usize,
-) {
-    if depth > MAX_WALK_DEPTH {
-        return;
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            problems.push(Input::Problem(
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, depth: usize) {
+        if depth > MAX_WALK_DEPTH {
+            self.skipped.push((
                 dir.to_path_buf(),
-                Diagnostic::new(
-                    Code::Io,
-                    format!("cannot list the directory: {}", io_text(&e)),
-                ),
+                "deeper than MAX_WALK_DEPTH (32) directory levels",
             ));
             return;
         }
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, extensions, found, problems, depth + 1),
-            Ok(_) => {
-                let matches = path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)));
-                if matches {
-                    found.push(path);
-                }
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.problems.push(Input::Problem(
+                    dir.to_path_buf(),
+                    Diagnostic::new(
+                        Code::Io,
+                        format!("cannot list the directory: {}", io_text(&e)),
+                    ),
+                ));
+                return;
             }
-            Err(_) => {}
+        };
+        let mut listed = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(e) => listed.push(e),
+                Err(_) => self.skipped.push((
+                    dir.to_path_buf(),
+                    "an entry of this directory cannot be read",
+                )),
+            }
+        }
+        listed.sort_by_key(|e| e.file_name());
+        for entry in listed {
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => self.dir(&path, depth.saturating_add(1)),
+                Ok(t) if t.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_dir()) => {
+                    self.skipped
+                        .push((path, "a symbolic link to a directory (not followed)"));
+                }
+                Ok(_) => {
+                    let matches = path
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)));
+                    if matches {
+                        self.found.push(path);
+                    }
+                }
+                Err(_) => self.skipped.push((path, "its file type cannot be read")),
+            }
         }
     }
 }
@@ -186,8 +323,12 @@ pub fn create_parent(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.
+/// Writes a file through a temporary sibling and a rename, so a reader never sees half of it
+/// and a failed write leaves the old file whole. The temporary file is created exclusively
+/// (never through a planted link) and removed on failure; the target must be a regular file
+/// or absent ([`check_output`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    check_output(path, &[])?;
     let fail = |e: &std::io::Error| {
         Diagnostic::new(
             Code::WriteFailed,
@@ -195,21 +336,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
         )
         .help("check that the directory exists and is writable")
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        create_parent(path)?;
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
+    create_parent(path).map_err(|e| fail(&e))?;
+    let (tmp, mut f) = create_temporary(path, None).map_err(|e| fail(&e))?;
+    let result = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(fail(&e));
     }
     Ok(())
+}
+
+/// Creates a new file beside `path` (same directory, so a rename onto `path` is atomic) with
+/// a name nobody else chose: `O_CREAT | O_EXCL`, which also refuses to follow a symbolic link,
+/// with `mode` from the first byte on Unix.
+pub fn create_temporary(path: &Path, mode: Option<u32>) -> std::io::Result<(PathBuf, fs::File)> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or(std::ffi::OsStr::new("out")));
+    let mut last = std::io::Error::other("no temporary name was free");
+    for _ in 0..16 {
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
+        let mut candidate = name.clone();
+        candidate.push(format!(".tmp{:016x}", u64::from_le_bytes(nonce)));
+        let tmp = path.with_file_name(candidate);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(mode.unwrap_or(0o666));
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        match options.open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use dcf_parser::limits::MAX_FILE_SIZE;
 use dcf_parser::{Content, Frame, SensorVersion, Signature};
 use rayon::prelude::*;
@@ -20,11 +20,11 @@ use crate::checks::{Options, Previous, validate_bytes};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::keys;
-use crate::limits::{MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_SOURCE_SIZE};
+use crate::limits::{MAX_JOBS, MAX_KEY_FILE_SIZE, MAX_MANIFEST_SIZE, MAX_SOURCE_SIZE};
 use crate::manifest::{Manifest, parse_version};
 use crate::source::{self, HeaderOverrides, SourceFile};
 use crate::time::{format_rfc3339, now, parse_duration, parse_time};
-use io::{Input, ReadError, expand, read_bounded, write_atomic};
+use io::{Input, ReadError, check_output, read_bounded, write_atomic};
 use report::{FileReport, Format, Origin, Style};
 
 /// Exit code: every input accepted.
@@ -59,6 +59,10 @@ struct Cli {
     /// Say more: which manifests were used or ignored, what was written.
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// Go on when directory expansion leaves inputs out (deeper than 32 levels, a link to a
+    /// directory, an unreadable entry): each is printed as a note instead of failing (E9006).
+    #[arg(long, global = true)]
+    allow_skipped: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -149,12 +153,15 @@ Example:
 
 #[derive(Args, Debug)]
 struct CheckArgs {
-    /// Sensor manifest files, or directories of `*.toml` manifests: the fleet.
-    #[arg(long = "manifest", short = 'm', value_name = "M", required = true, num_args = 1..)]
+    /// Sensor manifest file, or directory of `*.toml` manifests; repeat for more (`-m A -m B`).
+    #[arg(long = "manifest", short = 'm', value_name = "M", required = true, action = ArgAction::Append)]
     manifests: Vec<PathBuf>,
     /// The content deployed now on the channel: the new sequence number must exceed its.
     #[arg(long, value_name = "FILE")]
     previous: Option<PathBuf>,
+    /// Accept a sequence more than 2^32 above the --previous content's (E1407 otherwise).
+    #[arg(long, requires = "previous")]
+    allow_sequence_jump: bool,
     /// Check validity at this time (RFC 3339 or seconds since the epoch) instead of now.
     #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
     now: Option<u64>,
@@ -183,8 +190,8 @@ struct CompileArgs {
     /// Sigma: fail the run (exit 1) when any rule is skipped.
     #[arg(long)]
     fail_on_skip: bool,
-    /// Sensor manifests (files or directories) that map field names to indexes.
-    #[arg(long = "manifest", short = 'm', value_name = "M", num_args = 1..)]
+    /// Sensor manifest (file or directory) that maps field names to indexes; repeat for more.
+    #[arg(long = "manifest", short = 'm', value_name = "M", action = ArgAction::Append)]
     manifests: Vec<PathBuf>,
     /// Output file.
     #[arg(short, long, value_name = "OUT.dcf")]
@@ -237,8 +244,8 @@ struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Threads (default: one per core).
-    #[arg(short, long)]
+    /// Threads, 1 to 256 (default: one per core, never more than there are files).
+    #[arg(short, long, value_parser = parse_jobs)]
     jobs: Option<usize>,
 }
 
@@ -246,8 +253,8 @@ struct ValidateArgs {
 struct TestArgs {
     /// The content file.
     file: PathBuf,
-    /// Sensor manifest files, or directories of `*.toml` manifests: the fleet.
-    #[arg(long = "manifest", short = 'm', value_name = "M", required = true, num_args = 1..)]
+    /// Sensor manifest file, or directory of `*.toml` manifests; repeat for more (`-m A -m B`).
+    #[arg(long = "manifest", short = 'm', value_name = "M", required = true, action = ArgAction::Append)]
     manifests: Vec<PathBuf>,
     /// Events with the rules each must and must not match (JSON Lines).
     #[arg(long, value_name = "EVENTS.jsonl")]
@@ -312,8 +319,8 @@ struct SignArgs {
 struct VerifyArgs {
     /// The signed content.
     file: PathBuf,
-    /// Trusted public key files.
-    #[arg(long = "pubkey", value_name = "PUB", required = true, num_args = 1..)]
+    /// Trusted public key file; repeat for more (`--pubkey A --pubkey B`).
+    #[arg(long = "pubkey", value_name = "PUB", required = true, action = ArgAction::Append)]
     pubkeys: Vec<PathBuf>,
 }
 
@@ -327,6 +334,15 @@ fn parse_duration_arg(text: &str) -> Result<u64, String> {
     parse_duration(text).ok_or_else(|| format!("`{text}` is not a duration such as 30d or 12h"))
 }
 
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a thread count from 1 to {MAX_JOBS}"
+        )),
+    }
+}
+
 fn parse_version_arg(text: &str) -> Result<SensorVersion, String> {
     parse_version(text).ok_or_else(|| format!("`{text}` is not a version major.minor.patch"))
 }
@@ -335,9 +351,27 @@ fn parse_version_arg(text: &str) -> Result<SensorVersion, String> {
 struct Ctx {
     style: Style,
     verbose: bool,
+    /// `--allow-skipped`.
+    allow_skipped: bool,
 }
 
 impl Ctx {
+    /// Expands command-line paths ([`io::expand`]) under this run's `--allow-skipped`.
+    fn expand(&self, paths: &[PathBuf], extensions: &[&str], what: &str) -> Vec<Input> {
+        io::expand(paths, extensions, what, self.allow_skipped)
+    }
+
+    /// The files that expanding `paths` reads, for [`check_output`].
+    fn input_files(&self, paths: &[PathBuf], extensions: &[&str]) -> Vec<PathBuf> {
+        io::expand(paths, extensions, "inputs", true)
+            .into_iter()
+            .filter_map(|i| match i {
+                Input::File(p) => Some(p),
+                Input::Problem(..) => None,
+            })
+            .collect()
+    }
+
     fn emit(&self, report: &FileReport) {
         let text = report::render_human(report, self.style, self.verbose);
         if !text.is_empty() {
@@ -397,6 +431,7 @@ pub fn main() -> ExitCode {
             wrap: stderr_tty,
         },
         verbose: cli.verbose,
+        allow_skipped: cli.allow_skipped,
     };
     let code = match cli.command {
         Command::Compile(a) => compile(&ctx, a),
@@ -435,10 +470,10 @@ fn display(path: &Path) -> String {
 }
 
 /// Loads the fleet: every manifest file or directory. On any problem, the reports to show.
-fn load_fleet(paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileReport>> {
+fn load_fleet(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<(String, Manifest)>, Vec<FileReport>> {
     let mut fleet: Vec<(String, Manifest)> = Vec::new();
     let mut problems: Vec<FileReport> = Vec::new();
-    for input in expand(paths, &["toml"], "sensor manifests") {
+    for input in ctx.expand(paths, &["toml"], "sensor manifests") {
         match input {
             Input::Problem(path, d) => problems.push(FileReport::plain(display(&path), vec![d])),
             Input::File(path) => {
@@ -540,6 +575,7 @@ fn check_options(args: &CheckArgs) -> Result<Options, FileReport> {
                     name: name.clone(),
                     channel: view.header().channel,
                     sequence: view.header().sequence,
+                    allow_jump: args.allow_sequence_jump,
                 }),
                 Err(e) => {
                     return Err(FileReport::plain(
@@ -589,13 +625,22 @@ fn finish(ctx: &Ctx, reports: &[FileReport], format: Format, deny_warnings: bool
                 count(crate::codes::Severity::Error),
                 count(crate::codes::Severity::Warning),
             );
-            if errors + warnings > 0 && reports.len() > 1 {
-                let rejected = reports.iter().filter(|r| !r.valid(deny_warnings)).count();
+            // Inputs, not reports: findings about a whole compile can come as a second
+            // report on the same file.
+            let inputs: std::collections::HashSet<&str> =
+                reports.iter().map(|r| r.path.as_str()).collect();
+            if errors + warnings > 0 && inputs.len() > 1 {
+                let rejected: std::collections::HashSet<&str> = reports
+                    .iter()
+                    .filter(|r| !r.valid(deny_warnings))
+                    .map(|r| r.path.as_str())
+                    .collect();
                 eprintln!(
-                    "{errors} error{}, {warnings} warning{}: {rejected} of {} inputs rejected",
+                    "{errors} error{}, {warnings} warning{}: {} of {} inputs rejected",
                     if errors == 1 { "" } else { "s" },
                     if warnings == 1 { "" } else { "s" },
-                    reports.len()
+                    rejected.len(),
+                    inputs.len()
                 );
             }
             return code;
@@ -611,7 +656,7 @@ fn finish(ctx: &Ctx, reports: &[FileReport], format: Format, deny_warnings: bool
 }
 
 fn validate(ctx: &Ctx, args: ValidateArgs) -> u8 {
-    let fleet = match load_fleet(&args.check.manifests) {
+    let fleet = match load_fleet(ctx, &args.check.manifests) {
         Ok(f) => f,
         Err(problems) => return finish(ctx, &problems, args.format, false),
     };
@@ -620,10 +665,10 @@ fn validate(ctx: &Ctx, args: ValidateArgs) -> u8 {
         Err(r) => return finish(ctx, &[r], args.format, false),
     };
     let manifests: Vec<Manifest> = fleet.into_iter().map(|(_, m)| m).collect();
-    let inputs = expand(&args.files, &["dcf"], "content files");
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build();
+    let inputs = ctx.expand(&args.files, &["dcf"], "content files");
+    // No more threads than files: `-j 256` on one file starts one.
+    let threads = args.jobs.map_or(0, |j| j.min(inputs.len().max(1)));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     let progress = (std::io::stderr().is_terminal() && inputs.len() > 1).then(|| {
         let bar = indicatif::ProgressBar::new(inputs.len() as u64);
         bar.set_style(
@@ -673,10 +718,10 @@ fn validate_input(input: &Input, fleet: &[Manifest], options: &Options) -> FileR
 }
 
 /// Reads every source; a problem stops the compile (exit 2 for I/O, 1 for bad text).
-fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Vec<FileReport>> {
+fn read_sources(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<SourceFile>, Vec<FileReport>> {
     let mut sources = Vec::new();
     let mut problems = Vec::new();
-    for input in expand(paths, &["yaml", "yml", "json"], "rule sources") {
+    for input in ctx.expand(paths, SOURCE_EXTENSIONS, "rule sources") {
         match input {
             Input::Problem(path, d) => problems.push(FileReport::plain(display(&path), vec![d])),
             Input::File(path) => {
@@ -700,7 +745,44 @@ fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, Vec<FileReport>> {
     }
 }
 
+/// Extensions of dcf rule sources in a directory.
+const SOURCE_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Refuses an output that is not a regular file or that is one of the inputs: the files that
+/// `groups` (paths and the extensions their directories are expanded with) name.
+fn refuse_output(
+    ctx: &Ctx,
+    output: &Path,
+    groups: &[(&[PathBuf], &[&str])],
+    format: Format,
+) -> Result<(), u8> {
+    let inputs: Vec<PathBuf> = groups
+        .iter()
+        .flat_map(|(paths, extensions)| ctx.input_files(paths, extensions))
+        .collect();
+    check_output(output, &inputs).map_err(|d| {
+        finish(
+            ctx,
+            &[FileReport::plain(display(output), vec![d])],
+            format,
+            false,
+        )
+    })
+}
+
 fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
+    let extensions = match args.from {
+        SourceLanguage::Dcf => SOURCE_EXTENSIONS,
+        SourceLanguage::Sigma => compile_sigma::RULE_EXTENSIONS,
+    };
+    if let Err(code) = refuse_output(
+        ctx,
+        &args.output,
+        &[(&args.sources, extensions), (&args.manifests, &["toml"])],
+        args.format,
+    ) {
+        return code;
+    }
     if args.from == SourceLanguage::Sigma {
         return compile_from_sigma(ctx, args);
     }
@@ -711,12 +793,12 @@ fn compile(ctx: &Ctx, args: CompileArgs) -> u8 {
     let fleet = if args.manifests.is_empty() {
         Vec::new()
     } else {
-        match load_fleet(&args.manifests) {
+        match load_fleet(ctx, &args.manifests) {
             Ok(f) => f,
             Err(problems) => return finish(ctx, &problems, args.format, false),
         }
     };
-    let sources = match read_sources(&args.sources) {
+    let sources = match read_sources(ctx, &args.sources) {
         Ok(s) => s,
         Err(problems) => return finish(ctx, &problems, args.format, false),
     };
@@ -802,7 +884,7 @@ fn compile_from_sigma(ctx: &Ctx, args: CompileArgs) -> u8 {
         );
         return USAGE;
     }
-    let fleet = match load_fleet(&args.manifests) {
+    let fleet = match load_fleet(ctx, &args.manifests) {
         Ok(f) => f,
         Err(problems) => return finish(ctx, &problems, args.format, false),
     };
@@ -851,6 +933,16 @@ fn load_content(path: &Path) -> Result<Content, FileReport> {
 }
 
 fn decompile(ctx: &Ctx, args: DecompileArgs) -> u8 {
+    if let Some(out) = &args.output
+        && let Err(code) = refuse_output(
+            ctx,
+            out,
+            &[(std::slice::from_ref(&args.file), &[])],
+            Format::Human,
+        )
+    {
+        return code;
+    }
     let content = match load_content(&args.file) {
         Ok(c) => c,
         Err(r) => return finish(ctx, &[r], Format::Human, false),
@@ -1019,42 +1111,30 @@ fn keygen(ctx: &Ctx, args: KeygenArgs) -> u8 {
         return USAGE;
     }
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let base = display(&args.out);
-    let secret_path = PathBuf::from(format!("{base}.secret"));
-    let public_path = PathBuf::from(format!("{base}.pub"));
-    if !args.force {
-        for p in [&secret_path, &public_path] {
-            if p.exists() {
-                let r = FileReport::plain(
-                    display(p),
-                    vec![
-                        Diagnostic::new(
-                            Code::KeyExists,
-                            format!("{} exists; refusing to overwrite a key", display(p)),
-                        )
-                        .help("choose another --out name, or pass --force"),
-                    ],
-                );
-                return finish(ctx, &[r], Format::Human, false);
-            }
-        }
-    }
-    if let Err(d) = write_secret(&secret_path, keys::secret_text(&key).as_bytes()) {
-        return finish(
-            ctx,
-            &[FileReport::plain(display(&secret_path), vec![d])],
-            Format::Human,
-            false,
-        );
-    }
+    // The names as given (OS strings): a name that is not UTF-8 is used byte for byte, never
+    // converted to another name.
+    let with_suffix = |suffix: &str| {
+        let mut name = args.out.clone().into_os_string();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let secret_path = with_suffix(".secret");
+    let public_path = with_suffix(".pub");
     let public = key.verifying_key();
-    if let Err(d) = write_atomic(&public_path, keys::public_text(&public).as_bytes()) {
-        return finish(
-            ctx,
-            &[FileReport::plain(display(&public_path), vec![d])],
-            Format::Human,
-            false,
-        );
+    let pair = [
+        KeyFile {
+            path: &secret_path,
+            text: keys::secret_text(&key),
+            mode: 0o600,
+        },
+        KeyFile {
+            path: &public_path,
+            text: keys::public_text(&public),
+            mode: 0o644,
+        },
+    ];
+    if let Err(r) = write_key_pair(&pair, args.force) {
+        return finish(ctx, &[r], Format::Human, false);
     }
     stdout_write(&format!(
         "key id {}\nsecret key: {} (keep it private)\npublic key: {}\n",
@@ -1064,31 +1144,104 @@ fn keygen(ctx: &Ctx, args: KeygenArgs) -> u8 {
     ))
 }
 
-/// Writes a secret key readable by its owner only (mode 0600 from creation on Unix).
-fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    let fail = |e: std::io::Error| {
-        Diagnostic::new(
-            Code::WriteFailed,
-            format!("cannot write {}: {}", display(path), io::io_text(&e)),
+/// One file of a key pair.
+struct KeyFile<'a> {
+    path: &'a Path,
+    text: String,
+    /// Permission bits from the first byte on (Unix).
+    mode: u32,
+}
+
+/// Writes a key pair so that a failure at any point leaves what was there before, and no key
+/// is ever written through a link or into a file somebody else made:
+/// 1. both files are written in full to new temporary files beside their targets (created
+///    exclusively, `O_CREAT | O_EXCL`, which never follows a link, with their final mode from
+///    the first byte) and synced;
+/// 2. only then are they put in place: without `--force` by `link`, which fails if the name
+///    exists (even as a dangling link), so nothing is overwritten; with `--force` by `rename`,
+///    which replaces the name itself, never what a link points to.
+///
+/// A disk that fills up fails in step 1, before any old key is touched. Step 2 is two
+/// operations, so only a crash between them can leave a new secret beside an old public key.
+fn write_key_pair(pair: &[KeyFile<'_>], force: bool) -> Result<(), FileReport> {
+    let fail = |path: &Path, e: &std::io::Error| {
+        FileReport::plain(
+            display(path),
+            vec![Diagnostic::new(
+                Code::WriteFailed,
+                format!("cannot write {}: {}", display(path), io::io_text(e)),
+            )],
         )
     };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
+    let exists = |path: &Path| {
+        FileReport::plain(
+            display(path),
+            vec![
+                Diagnostic::new(
+                    Code::KeyExists,
+                    format!("{} exists; refusing to overwrite a key", display(path)),
+                )
+                .help("choose another --out name, or pass --force"),
+            ],
+        )
+    };
+    for file in pair {
+        match std::fs::symlink_metadata(file.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(file.path, &e)),
+            Ok(_) if !force => return Err(exists(file.path)),
+            // --force replaces regular files only; a link or a device stays as it is.
+            Ok(_) => check_output(file.path, &[])
+                .map_err(|d| FileReport::plain(display(file.path), vec![d]))?,
+        }
+        io::create_parent(file.path).map_err(|e| fail(file.path, &e))?;
     }
-    io::create_parent(path).map_err(fail)?;
-    let mut f = options.open(path).map_err(fail)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // An existing file (--force) keeps its old mode on open: set it.
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    let cleanup = |written: &[PathBuf]| {
+        for tmp in written {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for file in pair {
+        let (tmp, mut f) = match io::create_temporary(file.path, Some(file.mode)) {
+            Ok(t) => t,
+            Err(e) => {
+                cleanup(&written);
+                return Err(fail(file.path, &e));
+            }
+        };
+        written.push(tmp);
+        if let Err(e) = f
+            .write_all(file.text.as_bytes())
+            .and_then(|()| f.sync_all())
+        {
+            cleanup(&written);
+            return Err(fail(file.path, &e));
+        }
     }
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(fail)
+    for (i, (file, tmp)) in pair.iter().zip(&written).enumerate() {
+        let placed = if force {
+            std::fs::rename(tmp, file.path)
+        } else {
+            std::fs::hard_link(tmp, file.path).and_then(|()| std::fs::remove_file(tmp))
+        };
+        if let Err(e) = placed {
+            cleanup(written.get(i..).unwrap_or(&[]));
+            // Without --force, a file placed before this one is ours alone: take it back so
+            // that no half pair remains.
+            if !force {
+                for earlier in pair.iter().take(i) {
+                    let _ = std::fs::remove_file(earlier.path);
+                }
+            }
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                exists(file.path)
+            } else {
+                fail(file.path, &e)
+            });
+        }
+    }
+    Ok(())
 }
 
 fn read_key_file(path: &Path) -> Result<String, FileReport> {
@@ -1116,13 +1269,27 @@ fn key_problem(path: &Path, message: String) -> FileReport {
 }
 
 fn sign(ctx: &Ctx, args: SignArgs) -> u8 {
+    let single = [args.file.clone(), args.key.clone()];
+    let previous: Vec<PathBuf> = args.check.previous.iter().cloned().collect();
+    if let Err(code) = refuse_output(
+        ctx,
+        &args.output,
+        &[
+            (&single, &[]),
+            (&previous, &[]),
+            (&args.check.manifests, &["toml"]),
+        ],
+        Format::Human,
+    ) {
+        return code;
+    }
     let key = match read_key_file(&args.key)
         .and_then(|t| keys::parse_secret(&t).map_err(|m| key_problem(&args.key, m)))
     {
         Ok(k) => k,
         Err(r) => return finish(ctx, &[r], Format::Human, false),
     };
-    let fleet = match load_fleet(&args.check.manifests) {
+    let fleet = match load_fleet(ctx, &args.check.manifests) {
         Ok(f) => f,
         Err(problems) => return finish(ctx, &problems, Format::Human, false),
     };

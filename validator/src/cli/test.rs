@@ -144,7 +144,7 @@ fn summary_line(result: &DryRun, report: &FileReport) -> String {
 
 /// Runs `dcf test`.
 pub fn run(ctx: &Ctx, job: TestJob<'_>) -> u8 {
-    let fleet = match load_fleet(job.manifests) {
+    let fleet = match load_fleet(ctx, job.manifests) {
         Ok(f) => f,
         Err(problems) => return finish(ctx, &problems, job.format, false),
     };
