@@ -12,54 +12,74 @@ use core::cmp::Ordering;
 use crate::error::{Error, ErrorCode};
 use crate::format::record;
 use crate::limits::{MAX_STRING_LEN, MAX_STRINGS};
-use crate::reader::{Reader, Table};
+use nom::Parser;
+use nom::combinator::success;
+use nom::multi::fold;
+
+use crate::reader::{PResult, Reader, Table, checked, fail, le_u32, offset, rest, run, table};
 
 /// A validated string table: every entry is UTF-8, distinct and referenced.
 #[derive(Clone, Copy, Debug)]
 pub struct StringTable<'a> {
-    ends: Table<'a>,
-    sorted: Table<'a>,
+    pub(crate) ends: Table<'a>,
+    pub(crate) sorted: Table<'a>,
     /// The whole blob, validated once: every entry boundary is a char boundary.
-    blob: &'a str,
+    pub(crate) blob: &'a str,
 }
 
 impl<'a> StringTable<'a> {
     /// Checks the payload of a `STRINGS` section (rules `STR-1` to `STR-7`).
     pub(crate) fn parse(payload: Reader<'a>) -> Result<StringTable<'a>, Error> {
-        let mut r = payload;
         let short = ErrorCode::SectionTruncated;
-        let count_at = r.offset();
-        let count = r.u32(short)?;
-        if count > MAX_STRINGS {
-            return Err(Error::new(ErrorCode::TooManyStrings, count_at)
-                .expected(u64::from(MAX_STRINGS))
-                .found(u64::from(count)));
-        }
-        let ends = r.table(count, record::STRING_INDEX, short)?;
-        let sorted = r.table(count, record::STRING_INDEX, short)?;
-        let blob_at = r.offset();
-        let blob_len = r.remaining();
-        let blob = r.bytes(blob_len, short)?;
+        let count_checked = checked(le_u32(short), |&count: &u32, at| {
+            if count > MAX_STRINGS {
+                Err(Error::new(ErrorCode::TooManyStrings, at)
+                    .expected(u64::from(MAX_STRINGS))
+                    .found(u64::from(count)))
+            } else {
+                Ok(())
+            }
+        });
+        let (_, (count, ends, sorted, (blob_at, blob))) = run(
+            count_checked.flat_map(|count| {
+                (
+                    success(count),
+                    table(count, record::STRING_INDEX, short),
+                    table(count, record::STRING_INDEX, short),
+                    (offset, rest),
+                )
+            }),
+            payload,
+        )?;
+        let blob = blob.unread();
 
         let mut previous_end: u32 = 0;
-        for mut entry in ends.records() {
-            let at = entry.offset();
-            let end = entry.u32(short)?;
+        let entry_end = |input: Reader<'a>| -> PResult<'a, ()> {
+            let (input, (at, end)) = (offset, le_u32(short)).parse(input)?;
             let len = match end.checked_sub(previous_end) {
                 Some(len) => len,
                 None => {
-                    return Err(Error::new(ErrorCode::StringOffsetsDecrease, at)
-                        .expected(u64::from(previous_end))
-                        .found(u64::from(end)));
+                    return fail(
+                        Error::new(ErrorCode::StringOffsetsDecrease, at)
+                            .expected(u64::from(previous_end))
+                            .found(u64::from(end)),
+                    );
                 }
             };
             if len > MAX_STRING_LEN {
-                return Err(Error::new(ErrorCode::StringTooLong, at)
-                    .expected(u64::from(MAX_STRING_LEN))
-                    .found(u64::from(len)));
+                return fail(
+                    Error::new(ErrorCode::StringTooLong, at)
+                        .expected(u64::from(MAX_STRING_LEN))
+                        .found(u64::from(len)),
+                );
             }
             previous_end = end;
-        }
+            Ok((input, ()))
+        };
+        run(
+            fold(ends.len(), entry_end, || (), |(), ()| ()),
+            ends.reader(),
+        )?;
         let used = previous_end as usize;
         match used.cmp(&blob.len()) {
             Ordering::Greater => {
@@ -98,31 +118,37 @@ impl<'a> StringTable<'a> {
         };
 
         let mut previous: Option<&[u8]> = None;
-        for mut entry in sorted.records() {
-            let at = entry.offset();
-            let index = entry.u32(short)?;
+        let sorted_entry = |input: Reader<'a>| -> PResult<'a, ()> {
+            let (input, (at, index)) = (offset, le_u32(short)).parse(input)?;
             let Some(current) = table.bytes(index) else {
-                return Err(Error::new(ErrorCode::SortedIndexOutOfRange, at)
-                    .expected(u64::from(count))
-                    .found(u64::from(index)));
+                return fail(
+                    Error::new(ErrorCode::SortedIndexOutOfRange, at)
+                        .expected(u64::from(count))
+                        .found(u64::from(index)),
+                );
             };
             if let Some(previous) = previous {
                 match previous.cmp(current) {
                     Ordering::Less => {}
                     Ordering::Equal => {
-                        return Err(
-                            Error::new(ErrorCode::DuplicateString, at).found(u64::from(index))
+                        return fail(
+                            Error::new(ErrorCode::DuplicateString, at).found(u64::from(index)),
                         );
                     }
                     Ordering::Greater => {
-                        return Err(
-                            Error::new(ErrorCode::StringsNotSorted, at).found(u64::from(index))
+                        return fail(
+                            Error::new(ErrorCode::StringsNotSorted, at).found(u64::from(index)),
                         );
                     }
                 }
             }
             previous = Some(current);
-        }
+            Ok((input, ()))
+        };
+        run(
+            fold(sorted.len(), sorted_entry, || (), |(), ()| ()),
+            sorted.reader(),
+        )?;
         Ok(table)
     }
 
