@@ -14,9 +14,8 @@ use crate::format::record;
 use crate::limits::{MAX_STRING_LEN, MAX_STRINGS};
 use nom::Parser;
 use nom::combinator::success;
-use nom::multi::fold;
 
-use crate::reader::{PResult, Reader, Table, checked, fail, le_u32, offset, rest, run, table};
+use crate::reader::{Reader, Table, checked, each, le_u32, offset, rest, run, table};
 
 /// A validated string table: every entry is UTF-8, distinct and referenced.
 #[derive(Clone, Copy, Debug)]
@@ -54,32 +53,25 @@ impl<'a> StringTable<'a> {
         let blob = blob.unread();
 
         let mut previous_end: u32 = 0;
-        let entry_end = |input: Reader<'a>| -> PResult<'a, ()> {
-            let (input, (at, end)) = (offset, le_u32(short)).parse(input)?;
+        let entry_end = |word: &[u8; 4], at: usize| {
+            let end = u32::from_le_bytes(*word);
             let len = match end.checked_sub(previous_end) {
                 Some(len) => len,
                 None => {
-                    return fail(
-                        Error::new(ErrorCode::StringOffsetsDecrease, at)
-                            .expected(u64::from(previous_end))
-                            .found(u64::from(end)),
-                    );
+                    return Err(Error::new(ErrorCode::StringOffsetsDecrease, at)
+                        .expected(u64::from(previous_end))
+                        .found(u64::from(end)));
                 }
             };
             if len > MAX_STRING_LEN {
-                return fail(
-                    Error::new(ErrorCode::StringTooLong, at)
-                        .expected(u64::from(MAX_STRING_LEN))
-                        .found(u64::from(len)),
-                );
+                return Err(Error::new(ErrorCode::StringTooLong, at)
+                    .expected(u64::from(MAX_STRING_LEN))
+                    .found(u64::from(len)));
             }
             previous_end = end;
-            Ok((input, ()))
+            Ok(())
         };
-        run(
-            fold(ends.len(), entry_end, || (), |(), ()| ()),
-            ends.reader(),
-        )?;
+        run(each(count, short, entry_end), ends.reader())?;
         let used = previous_end as usize;
         match used.cmp(&blob.len()) {
             Ordering::Greater => {
@@ -118,37 +110,32 @@ impl<'a> StringTable<'a> {
         };
 
         let mut previous: Option<&[u8]> = None;
-        let sorted_entry = |input: Reader<'a>| -> PResult<'a, ()> {
-            let (input, (at, index)) = (offset, le_u32(short)).parse(input)?;
+        let sorted_entry = |word: &[u8; 4], at: usize| {
+            let index = u32::from_le_bytes(*word);
             let Some(current) = table.bytes(index) else {
-                return fail(
-                    Error::new(ErrorCode::SortedIndexOutOfRange, at)
-                        .expected(u64::from(count))
-                        .found(u64::from(index)),
-                );
+                return Err(Error::new(ErrorCode::SortedIndexOutOfRange, at)
+                    .expected(u64::from(count))
+                    .found(u64::from(index)));
             };
             if let Some(previous) = previous {
                 match previous.cmp(current) {
                     Ordering::Less => {}
                     Ordering::Equal => {
-                        return fail(
-                            Error::new(ErrorCode::DuplicateString, at).found(u64::from(index)),
+                        return Err(
+                            Error::new(ErrorCode::DuplicateString, at).found(u64::from(index))
                         );
                     }
                     Ordering::Greater => {
-                        return fail(
-                            Error::new(ErrorCode::StringsNotSorted, at).found(u64::from(index)),
+                        return Err(
+                            Error::new(ErrorCode::StringsNotSorted, at).found(u64::from(index))
                         );
                     }
                 }
             }
             previous = Some(current);
-            Ok((input, ()))
+            Ok(())
         };
-        run(
-            fold(sorted.len(), sorted_entry, || (), |(), ()| ()),
-            sorted.reader(),
-        )?;
+        run(each(count, short, sorted_entry), sorted.reader())?;
         Ok(table)
     }
 

@@ -20,8 +20,8 @@ use nom::sequence::terminated;
 use nom::{Err as NomErr, Parser};
 
 use crate::reader::{
-    Fail, PResult, Reader, Table, array, checked, end_of_section, fail, le_u8, le_u16, le_u32,
-    lift, offset, run, table, take,
+    Fail, PResult, Reader, Table, array, checked, each, end_of_section, fail, le_u8, le_u16,
+    le_u32, lift, offset, run, table, take,
 };
 use crate::strings::{StringRefs, StringTable};
 use crate::types::{Action, FieldType, Node, RuleId, Severity};
@@ -319,14 +319,10 @@ fn parse_string_table<'a>(
         payload,
     )?;
     // Records are whole u32 string references, so the table is a flat run of them.
-    let references = table.bytes.len().checked_div(4).unwrap_or(0);
-    let reference = |input: Reader<'a>| -> PResult<'a, ()> {
-        let (input, (at, index)) = located_u32().parse(input)?;
-        lift(refs.visit(index, at))?;
-        Ok((input, ()))
-    };
+    let references = table.bytes.len().checked_div(4).unwrap_or(0) as u32;
+    let reference = |word: &[u8; 4], at: usize| refs.visit(u32::from_le_bytes(*word), at);
     run(
-        fold(references, reference, || (), |(), ()| ()),
+        each(references, ErrorCode::SectionTruncated, reference),
         table.reader(),
     )?;
     Ok(table)
@@ -526,18 +522,13 @@ fn parse_nodes<'a>(
             value_total,
         };
         let mut last_at = end.offset();
-        let node = |input: Reader<'a>| -> PResult<'a, ()> {
-            let (input, (at, rec)) = (offset, array::<{ record::NODE }>(short)).parse(input)?;
+        let node = |rec: &'a [u8; record::NODE], at: usize| {
             last_at = at;
             let node = RawNode::from_record(rec);
-            lift(checker.check(&node, at))?;
-            lift(stack.apply(node.pops(), at))?;
-            Ok((input, ()))
+            checker.check(&node, at)?;
+            stack.apply(node.pops(), at)
         };
-        let (rest, ()) = run(
-            fold(node_count as usize, node, || (), |(), ()| ()),
-            remaining,
-        )?;
+        let (rest, ()) = run(each(node_count, short, node), remaining)?;
         remaining = rest;
         stack.finish(last_at)?;
         value_cursor = checker.value_cursor;
