@@ -37,7 +37,7 @@ const SEED: u64 = 0x00dc_f5ee_d000_0001;
 fn main() {
     let content = synthetic_content(SEED, RULES);
     let bytes = content.encode().expect("the synthetic content must encode");
-    // `DCF_PARSE_BODY_ONCE=nom|legacy`: one `parse_body` of the chosen reader and exit, for
+    // `DCF_PARSE_BODY_ONCE=nom`: one `parse_body` and exit, for
     // instruction counts (`valgrind --tool=callgrind`), which the machine's load cannot change.
     if let Ok(which) = std::env::var("DCF_PARSE_BODY_ONCE") {
         parse_body_once(&bytes, &which);
@@ -83,10 +83,6 @@ fn bench_reader(c: &mut Criterion, bytes: &[u8]) {
     g.bench_function("parse_body", |b| {
         b.iter(|| black_box(verified).parse_body().expect("parse_body"))
     });
-    // The reader as it was before it was written with nom (issue 21), on the same frame.
-    g.bench_function("parse_body_legacy", |b| {
-        b.iter(|| dcf_parser::legacy::parse_body(black_box(verified)).expect("parse_body"))
-    });
     g.bench_function("iterate_rules_nodes", |b| {
         b.iter(|| walk_rules_nodes(black_box(&view)))
     });
@@ -97,7 +93,7 @@ fn bench_reader(c: &mut Criterion, bytes: &[u8]) {
     g.finish();
 }
 
-/// One `parse_body` of the nom reader (`nom`) or of the previous one (`legacy`), on a frame
+/// One `parse_body` (`nom`, the only reader since the one without nom was deleted), on a frame
 /// verified outside it: count it alone with
 /// `valgrind --tool=callgrind --toggle-collect='parse::parse_body_only'`.
 fn parse_body_once(bytes: &[u8], which: &str) {
@@ -112,8 +108,7 @@ fn parse_body_once(bytes: &[u8], which: &str) {
 fn parse_body_only(verified: dcf_parser::VerifiedFrame<'_>, which: &str) -> usize {
     match which {
         "nom" => verified.parse_body(),
-        "legacy" => dcf_parser::legacy::parse_body(verified),
-        other => panic!("DCF_PARSE_BODY_ONCE must be nom or legacy, not {other:?}"),
+        other => panic!("DCF_PARSE_BODY_ONCE must be nom, not {other:?}"),
     }
     .expect("parse_body")
     .rule_count()

@@ -47,8 +47,6 @@ mod expr;
 pub mod format;
 mod frame;
 pub mod layout;
-#[doc(hidden)]
-pub mod legacy;
 pub mod limits;
 mod reader;
 mod strings;

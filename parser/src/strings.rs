@@ -20,10 +20,10 @@ use crate::reader::{Reader, Table, checked, each, le_u32, offset, rest, run, tab
 /// A validated string table: every entry is UTF-8, distinct and referenced.
 #[derive(Clone, Copy, Debug)]
 pub struct StringTable<'a> {
-    pub(crate) ends: Table<'a>,
-    pub(crate) sorted: Table<'a>,
+    ends: Table<'a>,
+    sorted: Table<'a>,
     /// The whole blob, validated once: every entry boundary is a char boundary.
-    pub(crate) blob: &'a str,
+    blob: &'a str,
 }
 
 impl<'a> StringTable<'a> {

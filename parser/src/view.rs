@@ -557,14 +557,14 @@ fn parse_nodes<'a>(
 /// A validated content, read in place.
 #[derive(Clone, Copy, Debug)]
 pub struct ContentView<'a> {
-    pub(crate) frame: Frame<'a>,
-    pub(crate) strings: StringTable<'a>,
-    pub(crate) templates: Table<'a>,
-    pub(crate) fields: Table<'a>,
-    pub(crate) attributes: Table<'a>,
-    pub(crate) values: Table<'a>,
-    pub(crate) rules: Table<'a>,
-    pub(crate) nodes: Table<'a>,
+    frame: Frame<'a>,
+    strings: StringTable<'a>,
+    templates: Table<'a>,
+    fields: Table<'a>,
+    attributes: Table<'a>,
+    values: Table<'a>,
+    rules: Table<'a>,
+    nodes: Table<'a>,
 }
 
 impl<'a> ContentView<'a> {
