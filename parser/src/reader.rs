@@ -2,8 +2,9 @@
 //! reader is composed from.
 //!
 //! The reader's structure (section framing, counted tables, records) is written with nom
-//! combinators (`fold`, tuples, `map`, `flat_map`, `cond`, `terminated`), but every byte is
-//! taken by a primitive of this module, not by nom's own parsers:
+//! combinators (`fold` over sections, tuples of field parsers, `map`, `flat_map`, `cond`,
+//! `success`, `terminated`), but every byte is taken by a primitive of this module, not by
+//! nom's own parsers:
 //!
 //! - every read is `split_first_chunk` / `split_at_checked` on the remaining slice, so a short
 //!   read is an error at the exact offset and never a request for more input, and an integer is
@@ -217,9 +218,10 @@ impl<'a> nom::Input for Reader<'a> {
 pub(crate) struct Fail(pub(crate) Error);
 
 impl<'a> ParseError<Reader<'a>> for Fail {
-    /// Only a nom combinator that rejects on its own reaches this; the reader uses none that
-    /// can (its `fold`s have exact counts or stop on the end of input, and every primitive
-    /// consumes), so this is a fallback that still names the spot: a structure cut short.
+    /// Only a nom combinator that rejects on its own reaches this. Of those the reader uses,
+    /// only the `fold` over sections could (an inverted range, or an item that consumed
+    /// nothing), and neither can happen: its range is `0..` and a section frame consumes at
+    /// least its 8-byte header. So this is a fallback that still names the spot.
     fn from_error_kind(input: Reader<'a>, _: ErrorKind) -> Self {
         Fail(Error::new(ErrorCode::SectionTruncated, input.offset()))
     }
@@ -357,7 +359,7 @@ pub(crate) fn end_of_section(input: Reader<'_>) -> PResult<'_, ()> {
 }
 
 impl<'a> Table<'a> {
-    /// The records as one reader, for a nom `fold` over them.
+    /// The records as one reader, for the parsers that walk them ([`each`]).
     pub(crate) fn reader(&self) -> Reader<'a> {
         Reader::new(self.bytes, self.start)
     }
@@ -369,7 +371,7 @@ pub(crate) fn lift<T>(result: Result<T, Error>) -> Result<T, NomErr<Fail>> {
 }
 
 /// `count` records of `N` bytes each, handed in order to `check` as one array with its
-/// absolute offset. This is the reader's `fold` for its hot tables (1 M nodes in the benchmark
+/// absolute offset. This is the reader's `fold` for its tables (1 M nodes in the benchmark
 /// content): a record is one `as_chunks` array, not a parser call whose large result goes
 /// through memory, which measured 45 more instructions per node than this loop
 /// (`BENCHMARKS.md`). The count is checked against the bytes that remain before anything is

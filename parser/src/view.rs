@@ -511,7 +511,7 @@ fn parse_nodes<'a>(
     let mut stack = PostfixStack::new();
     let mut value_cursor: u32 = 0;
     let value_total = view.values.len() as u32;
-    // Each rule's nodes are the next `node_count` records of the table: one fold per rule over
+    // Each rule's nodes are the next `node_count` records of the table: one `each` per rule over
     // the same reader, each node one 12-byte array read (one load per field, `RawNode`).
     let mut remaining = nodes.reader();
     for rule in view.rules.records() {
