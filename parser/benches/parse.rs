@@ -37,6 +37,12 @@ const SEED: u64 = 0x00dc_f5ee_d000_0001;
 fn main() {
     let content = synthetic_content(SEED, RULES);
     let bytes = content.encode().expect("the synthetic content must encode");
+    // `DCF_PARSE_BODY_ONCE=nom`: one `parse_body` and exit, for
+    // instruction counts (`valgrind --tool=callgrind`), which the machine's load cannot change.
+    if let Ok(which) = std::env::var("DCF_PARSE_BODY_ONCE") {
+        parse_body_once(&bytes, &which);
+        return;
+    }
     let view = parse(&bytes).expect("the encoded content must parse");
     print_summary(&content, &view, bytes.len());
     check_zero_allocations(&bytes);
@@ -85,6 +91,27 @@ fn bench_reader(c: &mut Criterion, bytes: &[u8]) {
     g.throughput(Throughput::Bytes(digested.len() as u64));
     g.bench_function("sha256", |b| b.iter(|| sha256(black_box(digested))));
     g.finish();
+}
+
+/// One `parse_body` (`nom`, the only reader since the one without nom was deleted), on a frame
+/// verified outside it: count it alone with
+/// `valgrind --tool=callgrind --toggle-collect='parse::parse_body_only'`.
+fn parse_body_once(bytes: &[u8], which: &str) {
+    let verified = Frame::read(bytes)
+        .and_then(|f| f.verify_digest())
+        .expect("verified frame");
+    let rules = parse_body_only(black_box(verified), which);
+    println!("{which}: parse_body accepted {rules} rules");
+}
+
+#[inline(never)]
+fn parse_body_only(verified: dcf_parser::VerifiedFrame<'_>, which: &str) -> usize {
+    match which {
+        "nom" => verified.parse_body(),
+        other => panic!("DCF_PARSE_BODY_ONCE must be nom, not {other:?}"),
+    }
+    .expect("parse_body")
+    .rule_count()
 }
 
 fn bench_model(c: &mut Criterion, content: &Content, bytes: &[u8]) {

@@ -5,6 +5,8 @@
 //! then the body): [`Frame::read`] → [`Frame::verify_digest`] → [`VerifiedFrame::parse_body`].
 //! [`crate::parse`] runs all three.
 
+use nom::Parser;
+use nom::combinator::cond;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, ErrorCode};
@@ -13,7 +15,7 @@ use crate::format::{
     MAGIC, SIGNATURE_BLOCK_LEN, SIGNATURE_CONTEXT, SIGNATURE_LEN, header,
 };
 use crate::limits::MAX_FILE_SIZE;
-use crate::reader::Reader;
+use crate::reader::{Reader, array, le_u16, le_u32, le_u64, run};
 use crate::types::SensorVersion;
 
 /// The header fields that describe a content, as they are on the wire (spec table `Header`).
@@ -115,26 +117,55 @@ impl<'a> Frame<'a> {
                     .found(bytes.len() as u64));
             }
         };
-        let mut r = Reader::new(header_bytes, 0);
         let short = ErrorCode::TruncatedHeader;
-        r.array::<8>(short)?;
-        let major = r.u16(short)?;
+        // The slice is exactly HEADER_LEN bytes, so no read below can run short; the checks of
+        // `major` and `flags` come after the whole header is read, in the spec's order.
+        let version = || {
+            (le_u16(short), le_u16(short), le_u16(short)).map(|(major, minor, patch)| {
+                SensorVersion {
+                    major,
+                    minor,
+                    patch,
+                }
+            })
+        };
+        let (
+            _,
+            (
+                _magic,
+                major,
+                minor,
+                flags,
+                channel,
+                sequence,
+                created_at,
+                expires_at,
+                sensor_min,
+                sensor_max,
+            ),
+        ) = run(
+            (
+                array::<8>(short),
+                le_u16(short),
+                le_u16(short),
+                le_u32(short),
+                le_u32(short),
+                le_u64(short),
+                le_u64(short),
+                le_u64(short),
+                version(),
+                version(),
+            ),
+            Reader::new(header_bytes, 0),
+        )?;
         if major != FORMAT_MAJOR {
             return Err(Error::new(ErrorCode::UnsupportedMajor, header::MAJOR)
                 .expected(u64::from(FORMAT_MAJOR))
                 .found(u64::from(major)));
         }
-        let minor = r.u16(short)?;
-        let flags = r.u32(short)?;
         if flags & !KNOWN_FLAGS != 0 {
             return Err(Error::new(ErrorCode::ReservedFlags, header::FLAGS).found(u64::from(flags)));
         }
-        let channel = r.u32(short)?;
-        let sequence = r.u64(short)?;
-        let created_at = r.u64(short)?;
-        let expires_at = r.u64(short)?;
-        let sensor_min = read_version(&mut r)?;
-        let sensor_max = read_version(&mut r)?;
         let header = Header {
             minor,
             channel,
@@ -160,15 +191,18 @@ impl<'a> Frame<'a> {
             }
         };
         let tail = bytes.get(digest_offset..).unwrap_or_default();
-        let mut t = Reader::new(tail, digest_offset);
-        let digest = t.array::<DIGEST_LEN>(ErrorCode::TruncatedTrailer)?;
-        let signature = if signed {
-            let key_id = t.array::<KEY_ID_LEN>(ErrorCode::TruncatedTrailer)?;
-            let signature = t.array::<SIGNATURE_LEN>(ErrorCode::TruncatedTrailer)?;
-            Some(SignatureBlock { key_id, signature })
-        } else {
-            None
-        };
+        let short = ErrorCode::TruncatedTrailer;
+        let (_, (digest, signature)) = run(
+            (
+                array::<DIGEST_LEN>(short),
+                cond(
+                    signed,
+                    (array::<KEY_ID_LEN>(short), array::<SIGNATURE_LEN>(short))
+                        .map(|(key_id, signature)| SignatureBlock { key_id, signature }),
+                ),
+            ),
+            Reader::new(tail, digest_offset),
+        )?;
         Ok(Frame {
             bytes,
             header,
@@ -239,15 +273,6 @@ impl<'a> Frame<'a> {
         }
         Ok(())
     }
-}
-
-fn read_version(r: &mut Reader<'_>) -> Result<SensorVersion, Error> {
-    let short = ErrorCode::TruncatedHeader;
-    Ok(SensorVersion {
-        major: r.u16(short)?,
-        minor: r.u16(short)?,
-        patch: r.u16(short)?,
-    })
 }
 
 /// A frame whose digest matched and whose header is consistent.

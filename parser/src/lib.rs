@@ -11,6 +11,9 @@
 //! - With feature `alloc` (default): the owned model [`Content`], decoding into it and the
 //!   canonical writer [`Content::encode`]. `serde` and `arbitrary` derive their traits on it.
 //!
+//! The checks are written with nom combinators over the crate's own panic-free primitives
+//! (`SPEC.md` §14a says why and what nom would have cost); no nom type is part of the API.
+//!
 //! Every rejection is an [`Error`] with a stable [`ErrorCode`] and an absolute byte offset.
 //! Every limit is in [`limits`]; every byte-level constant is in [`format`].
 //!

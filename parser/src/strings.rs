@@ -12,7 +12,10 @@ use core::cmp::Ordering;
 use crate::error::{Error, ErrorCode};
 use crate::format::record;
 use crate::limits::{MAX_STRING_LEN, MAX_STRINGS};
-use crate::reader::{Reader, Table};
+use nom::Parser;
+use nom::combinator::success;
+
+use crate::reader::{Reader, Table, checked, each, le_u32, offset, rest, run, table};
 
 /// A validated string table: every entry is UTF-8, distinct and referenced.
 #[derive(Clone, Copy, Debug)]
@@ -26,25 +29,32 @@ pub struct StringTable<'a> {
 impl<'a> StringTable<'a> {
     /// Checks the payload of a `STRINGS` section (rules `STR-1` to `STR-7`).
     pub(crate) fn parse(payload: Reader<'a>) -> Result<StringTable<'a>, Error> {
-        let mut r = payload;
         let short = ErrorCode::SectionTruncated;
-        let count_at = r.offset();
-        let count = r.u32(short)?;
-        if count > MAX_STRINGS {
-            return Err(Error::new(ErrorCode::TooManyStrings, count_at)
-                .expected(u64::from(MAX_STRINGS))
-                .found(u64::from(count)));
-        }
-        let ends = r.table(count, record::STRING_INDEX, short)?;
-        let sorted = r.table(count, record::STRING_INDEX, short)?;
-        let blob_at = r.offset();
-        let blob_len = r.remaining();
-        let blob = r.bytes(blob_len, short)?;
+        let count_checked = checked(le_u32(short), |&count: &u32, at| {
+            if count > MAX_STRINGS {
+                Err(Error::new(ErrorCode::TooManyStrings, at)
+                    .expected(u64::from(MAX_STRINGS))
+                    .found(u64::from(count)))
+            } else {
+                Ok(())
+            }
+        });
+        let (_, (count, ends, sorted, (blob_at, blob))) = run(
+            count_checked.flat_map(|count| {
+                (
+                    success(count),
+                    table(count, record::STRING_INDEX, short),
+                    table(count, record::STRING_INDEX, short),
+                    (offset, rest),
+                )
+            }),
+            payload,
+        )?;
+        let blob = blob.unread();
 
         let mut previous_end: u32 = 0;
-        for mut entry in ends.records() {
-            let at = entry.offset();
-            let end = entry.u32(short)?;
+        let entry_end = |word: &[u8; 4], at: usize| {
+            let end = u32::from_le_bytes(*word);
             let len = match end.checked_sub(previous_end) {
                 Some(len) => len,
                 None => {
@@ -59,7 +69,9 @@ impl<'a> StringTable<'a> {
                     .found(u64::from(len)));
             }
             previous_end = end;
-        }
+            Ok(())
+        };
+        run(each(count, short, entry_end), ends.reader())?;
         let used = previous_end as usize;
         match used.cmp(&blob.len()) {
             Ordering::Greater => {
@@ -98,9 +110,8 @@ impl<'a> StringTable<'a> {
         };
 
         let mut previous: Option<&[u8]> = None;
-        for mut entry in sorted.records() {
-            let at = entry.offset();
-            let index = entry.u32(short)?;
+        let sorted_entry = |word: &[u8; 4], at: usize| {
+            let index = u32::from_le_bytes(*word);
             let Some(current) = table.bytes(index) else {
                 return Err(Error::new(ErrorCode::SortedIndexOutOfRange, at)
                     .expected(u64::from(count))
@@ -122,7 +133,9 @@ impl<'a> StringTable<'a> {
                 }
             }
             previous = Some(current);
-        }
+            Ok(())
+        };
+        run(each(count, short, sorted_entry), sorted.reader())?;
         Ok(table)
     }
 

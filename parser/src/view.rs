@@ -15,7 +15,14 @@ use crate::limits::{
     MAX_ATTRIBUTES, MAX_ATTRIBUTES_PER_RULE, MAX_FIELDS_PER_TEMPLATE, MAX_NODES,
     MAX_NODES_PER_RULE, MAX_RULES, MAX_TEMPLATES, MAX_TOTAL_FIELDS, MAX_VALUES,
 };
-use crate::reader::{Reader, Table};
+use nom::multi::fold;
+use nom::sequence::terminated;
+use nom::{Err as NomErr, Parser};
+
+use crate::reader::{
+    Fail, PResult, Reader, Table, array, checked, each, end_of_section, fail, le_u8, le_u16,
+    le_u32, lift, offset, run, table, take,
+};
 use crate::strings::{StringRefs, StringTable};
 use crate::types::{Action, FieldType, Node, RuleId, Severity};
 
@@ -33,55 +40,94 @@ struct Sections<'a> {
     end: usize,
 }
 
-/// Walks the section frames of a body (rules `SEC-1` to `SEC-5`).
-fn frame_sections<'a>(body: &'a [u8], minor: u16) -> Result<Sections<'a>, Error> {
-    let mut r = Reader::new(body, HEADER_LEN);
-    let mut payloads: [Option<Reader<'a>>; tag::REQUIRED.len()] = Default::default();
-    let mut next_required = 0usize;
-    let mut previous_tag: Option<u32> = None;
-    while !r.is_empty() {
-        let at = r.offset();
-        if r.remaining() < SECTION_HEADER_LEN {
-            return Err(Error::new(ErrorCode::TruncatedSectionHeader, at)
-                .expected(SECTION_HEADER_LEN as u64)
-                .found(r.remaining() as u64));
-        }
-        let section_tag = r.u32(ErrorCode::TruncatedSectionHeader)?;
-        let len_at = r.offset();
-        let len = r.u32(ErrorCode::TruncatedSectionHeader)? as usize;
-        if len > r.remaining() {
-            return Err(Error::new(ErrorCode::SectionOverrun, len_at)
-                .expected(r.remaining() as u64)
-                .found(len as u64));
-        }
-        if previous_tag.is_some_and(|p| section_tag <= p) {
+/// What the section framing has seen so far (rules `SEC-3` to `SEC-5`).
+struct Framing<'a> {
+    payloads: [Option<Reader<'a>>; tag::REQUIRED.len()],
+    next_required: usize,
+    previous_tag: Option<u32>,
+    minor: u16,
+}
+
+impl<'a> Framing<'a> {
+    /// Checks one section, whose header is at `at`, against those before it.
+    fn accept(&mut self, at: usize, section_tag: u32, payload: Reader<'a>) -> Result<(), Error> {
+        if self.previous_tag.is_some_and(|p| section_tag <= p) {
             return Err(Error::new(ErrorCode::SectionOrder, at).found(u64::from(section_tag)));
         }
-        previous_tag = Some(section_tag);
-        let payload_at = r.offset();
-        let payload = r.bytes(len, ErrorCode::SectionOverrun)?;
-        if let Some(&expected) = tag::REQUIRED.get(next_required)
+        self.previous_tag = Some(section_tag);
+        if let Some(&expected) = tag::REQUIRED.get(self.next_required)
             && section_tag > expected
         {
             return Err(Error::new(ErrorCode::MissingSection, at)
                 .expected(u64::from(expected))
                 .found(u64::from(section_tag)));
         }
-        if tag::REQUIRED.get(next_required) == Some(&section_tag) {
-            if let Some(slot) = payloads.get_mut(next_required) {
-                *slot = Some(Reader::new(payload, payload_at));
+        if tag::REQUIRED.get(self.next_required) == Some(&section_tag) {
+            if let Some(slot) = self.payloads.get_mut(self.next_required) {
+                *slot = Some(payload);
             }
-            next_required = next_required.saturating_add(1);
-        } else if is_known_minor(minor) {
+            self.next_required = self.next_required.saturating_add(1);
+        } else if is_known_minor(self.minor) {
             return Err(Error::new(ErrorCode::UnknownSection, at).found(u64::from(section_tag)));
         }
+        Ok(())
     }
-    if let Some(&expected) = tag::REQUIRED.get(next_required) {
-        return Err(Error::new(ErrorCode::MissingSection, r.offset()).expected(u64::from(expected)));
+}
+
+/// One section frame (rules `SEC-1`, `SEC-2`): the offset of its header, its tag and its
+/// payload. At the end of the body it fails with a recoverable `nom::Err::Error`, which ends
+/// the `fold` over sections; every real rejection is a failure.
+fn section_frame(input: Reader<'_>) -> PResult<'_, (usize, u32, Reader<'_>)> {
+    if input.is_empty() {
+        return Err(NomErr::Error(Fail(Error::new(
+            ErrorCode::TruncatedSectionHeader,
+            input.offset(),
+        ))));
+    }
+    let (input, (at, [t0, t1, t2, t3, l0, l1, l2, l3])) = (
+        offset,
+        array::<SECTION_HEADER_LEN>(ErrorCode::TruncatedSectionHeader).map(|h| *h),
+    )
+        .parse(input)?;
+    let section_tag = u32::from_le_bytes([t0, t1, t2, t3]);
+    let len = u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+    // The declared length is checked against what remains before anything is taken.
+    if len > input.remaining() {
+        return fail(
+            Error::new(ErrorCode::SectionOverrun, at.saturating_add(4))
+                .expected(input.remaining() as u64)
+                .found(len as u64),
+        );
+    }
+    let (input, payload) = take(len, ErrorCode::SectionOverrun).parse(input)?;
+    Ok((input, (at, section_tag, payload)))
+}
+
+/// Walks the section frames of a body (rules `SEC-1` to `SEC-5`).
+fn frame_sections<'a>(body: &'a [u8], minor: u16) -> Result<Sections<'a>, Error> {
+    let mut framing = Framing {
+        payloads: Default::default(),
+        next_required: 0,
+        previous_tag: None,
+        minor,
+    };
+    let section = |input: Reader<'a>| -> PResult<'a, ()> {
+        let (input, (at, section_tag, payload)) = section_frame(input)?;
+        lift(framing.accept(at, section_tag, payload))?;
+        Ok((input, ()))
+    };
+    let (rest, ()) = run(
+        fold(0.., section, || (), |(), ()| ()),
+        Reader::new(body, HEADER_LEN),
+    )?;
+    if let Some(&expected) = tag::REQUIRED.get(framing.next_required) {
+        return Err(
+            Error::new(ErrorCode::MissingSection, rest.offset()).expected(u64::from(expected))
+        );
     }
     Ok(Sections {
-        payloads,
-        end: r.offset(),
+        payloads: framing.payloads,
+        end: rest.offset(),
     })
 }
 
@@ -92,30 +138,53 @@ fn is_known_minor(minor: u16) -> bool {
     minor <= FORMAT_MINOR
 }
 
-/// Fails with E0206 unless the section payload was read to its end.
-fn expect_consumed(r: &Reader<'_>) -> Result<(), Error> {
-    if r.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(ErrorCode::SectionTrailingBytes, r.offset()).found(r.remaining() as u64))
-    }
-}
-
-/// Reads a table's count and checks it against its limit, then takes the records.
-fn counted_table<'a>(
-    r: &mut Reader<'a>,
+/// A table's `u32` count, checked against its limit, then its records: the count is checked
+/// against the bytes that remain before the records are taken (see [`table`]).
+fn counted<'a>(
     limit: u32,
     too_many: ErrorCode,
     size: usize,
-) -> Result<Table<'a>, Error> {
-    let at = r.offset();
-    let count = r.u32(ErrorCode::SectionTruncated)?;
-    if count > limit {
-        return Err(Error::new(too_many, at)
-            .expected(u64::from(limit))
-            .found(u64::from(count)));
-    }
-    r.table(count, size, ErrorCode::SectionTruncated)
+) -> impl Parser<Reader<'a>, Output = Table<'a>, Error = Fail> {
+    checked(
+        le_u32(ErrorCode::SectionTruncated),
+        move |&count: &u32, at| {
+            if count > limit {
+                Err(Error::new(too_many, at)
+                    .expected(u64::from(limit))
+                    .found(u64::from(count)))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .flat_map(move |count| table(count, size, ErrorCode::SectionTruncated))
+}
+
+/// Applies `record` to each `N`-byte record of `table` in order. Each record is parsed by its
+/// nom parser on a reader of exactly its own bytes (at its absolute offset), which the
+/// optimiser sees has `N` bytes, so the field reads of the record need no bounds checks; the
+/// table is walked by [`each`] rather than by a nom `fold`, which costs a parser call with a
+/// large result per record.
+fn each_record<'a, const N: usize, P>(table: &Table<'a>, mut record: P) -> Result<(), Error>
+where
+    P: Parser<Reader<'a>, Output = (), Error = Fail>,
+{
+    let count = u32::try_from(table.len()).unwrap_or(u32::MAX);
+    let one = |rec: &'a [u8; N], at: usize| match record.parse_complete(Reader::new(rec, at)) {
+        Ok(_) => Ok(()),
+        Err(NomErr::Error(Fail(e)) | NomErr::Failure(Fail(e))) => Err(e),
+        Err(NomErr::Incomplete(_)) => Err(Error::new(ErrorCode::SectionTruncated, at)),
+    };
+    run(
+        each(count, ErrorCode::SectionTruncated, one),
+        table.reader(),
+    )
+    .map(|_| ())
+}
+
+/// A `u32` field with the absolute offset it was read at.
+fn located_u32<'a>() -> impl Parser<Reader<'a>, Output = (usize, u32), Error = Fail> {
+    (offset, le_u32(ErrorCode::SectionTruncated))
 }
 
 impl<'a> VerifiedFrame<'a> {
@@ -174,71 +243,76 @@ fn parse_interface<'a>(
     payload: Reader<'a>,
     refs: &mut StringRefs,
 ) -> Result<(Table<'a>, Table<'a>), Error> {
-    let mut r = payload;
-    let templates = counted_table(
-        &mut r,
-        MAX_TEMPLATES,
-        ErrorCode::TooManyTemplates,
-        record::TEMPLATE,
+    let (_, (templates, (field_count_at, fields))) = run(
+        terminated(
+            (
+                counted(MAX_TEMPLATES, ErrorCode::TooManyTemplates, record::TEMPLATE),
+                (
+                    offset,
+                    counted(
+                        MAX_TOTAL_FIELDS,
+                        ErrorCode::TooManyTotalFields,
+                        record::FIELD,
+                    ),
+                ),
+            ),
+            end_of_section,
+        ),
+        payload,
     )?;
-    let field_count_at = r.offset();
-    let fields = counted_table(
-        &mut r,
-        MAX_TOTAL_FIELDS,
-        ErrorCode::TooManyTotalFields,
-        record::FIELD,
-    )?;
-    expect_consumed(&r)?;
 
-    let short = ErrorCode::SectionTruncated;
     let mut previous_id: Option<u32> = None;
     let mut field_sum: u32 = 0;
-    for mut t in templates.records() {
-        let id_at = t.offset();
-        let id = t.u32(short)?;
+    let template = |input: Reader<'a>| -> PResult<'a, ()> {
+        let (input, ((id_at, id), (name_at, name), (first_at, first), (count_at, count))) =
+            (located_u32(), located_u32(), located_u32(), located_u32()).parse(input)?;
         match previous_id.map(|p| p.cmp(&id)) {
             Some(Ordering::Equal) => {
-                return Err(Error::new(ErrorCode::DuplicateTemplateId, id_at).found(u64::from(id)));
+                return fail(
+                    Error::new(ErrorCode::DuplicateTemplateId, id_at).found(u64::from(id)),
+                );
             }
             Some(Ordering::Greater) => {
-                return Err(Error::new(ErrorCode::TemplatesNotSorted, id_at).found(u64::from(id)));
+                return fail(Error::new(ErrorCode::TemplatesNotSorted, id_at).found(u64::from(id)));
             }
             _ => {}
         }
         previous_id = Some(id);
-        let name_at = t.offset();
-        refs.visit(t.u32(short)?, name_at)?;
-        let first_at = t.offset();
-        let first = t.u32(short)?;
+        lift(refs.visit(name, name_at))?;
         if first != field_sum {
-            return Err(Error::new(ErrorCode::FieldRangeMismatch, first_at)
-                .expected(u64::from(field_sum))
-                .found(u64::from(first)));
+            return fail(
+                Error::new(ErrorCode::FieldRangeMismatch, first_at)
+                    .expected(u64::from(field_sum))
+                    .found(u64::from(first)),
+            );
         }
-        let count_at = t.offset();
-        let count = t.u32(short)?;
         if count > MAX_FIELDS_PER_TEMPLATE {
-            return Err(Error::new(ErrorCode::TooManyFields, count_at)
-                .expected(u64::from(MAX_FIELDS_PER_TEMPLATE))
-                .found(u64::from(count)));
+            return fail(
+                Error::new(ErrorCode::TooManyFields, count_at)
+                    .expected(u64::from(MAX_FIELDS_PER_TEMPLATE))
+                    .found(u64::from(count)),
+            );
         }
         // Both terms are bounded (1024 templates of at most 1024 fields), so this cannot wrap.
         field_sum = field_sum.saturating_add(count);
-    }
+        Ok((input, ()))
+    };
+    each_record::<{ record::TEMPLATE }, _>(&templates, template)?;
     if field_sum as usize != fields.len() {
         return Err(Error::new(ErrorCode::FieldCountMismatch, field_count_at)
             .expected(u64::from(field_sum))
             .found(fields.len() as u64));
     }
-    for mut f in fields.records() {
-        let name_at = f.offset();
-        refs.visit(f.u32(short)?, name_at)?;
-        let type_at = f.offset();
-        let code = f.u8(short)?;
+    let field = |input: Reader<'a>| -> PResult<'a, ()> {
+        let (input, ((name_at, name), (type_at, code))) =
+            (located_u32(), (offset, le_u8(ErrorCode::SectionTruncated))).parse(input)?;
+        lift(refs.visit(name, name_at))?;
         if FieldType::from_code(code).is_none() {
-            return Err(Error::new(ErrorCode::InvalidFieldType, type_at).found(u64::from(code)));
+            return fail(Error::new(ErrorCode::InvalidFieldType, type_at).found(u64::from(code)));
         }
-    }
+        Ok((input, ()))
+    };
+    each_record::<{ record::FIELD }, _>(&fields, field)?;
     Ok((templates, fields))
 }
 
@@ -250,16 +324,17 @@ fn parse_string_table<'a>(
     size: usize,
     refs: &mut StringRefs,
 ) -> Result<Table<'a>, Error> {
-    let mut r = payload;
-    let table = counted_table(&mut r, limit, too_many, size)?;
-    expect_consumed(&r)?;
+    let (_, table) = run(
+        terminated(counted(limit, too_many, size), end_of_section),
+        payload,
+    )?;
     // Records are whole u32 string references, so the table is a flat run of them.
-    let (refs_in_table, _) = table.bytes.as_chunks::<4>();
-    let mut at = table.start;
-    for word in refs_in_table {
-        refs.visit(u32::from_le_bytes(*word), at)?;
-        at = at.saturating_add(4);
-    }
+    let references = table.bytes.len().checked_div(4).unwrap_or(0) as u32;
+    let reference = |word: &[u8; 4], at: usize| refs.visit(u32::from_le_bytes(*word), at);
+    run(
+        each(references, ErrorCode::SectionTruncated, reference),
+        table.reader(),
+    )?;
     Ok(table)
 }
 
@@ -270,84 +345,111 @@ fn parse_rules<'a>(
     attribute_total: usize,
     refs: &mut StringRefs,
 ) -> Result<(Table<'a>, u64), Error> {
-    let mut r = payload;
-    let rules = counted_table(&mut r, MAX_RULES, ErrorCode::TooManyRules, record::RULE)?;
-    expect_consumed(&r)?;
-
     let short = ErrorCode::SectionTruncated;
+    let (end, rules) = run(
+        terminated(
+            counted(MAX_RULES, ErrorCode::TooManyRules, record::RULE),
+            end_of_section,
+        ),
+        payload,
+    )?;
+
     let mut previous_id: Option<&[u8; 16]> = None;
     let mut attribute_cursor: u64 = 0;
     let mut node_cursor: u64 = 0;
-    for mut rule in rules.records() {
-        let id_at = rule.offset();
-        let id = rule.array::<16>(short)?;
+    let rule = |input: Reader<'a>| -> PResult<'a, ()> {
+        let (
+            input,
+            (
+                (id_at, id),
+                (template_at, template),
+                (severity_at, severity),
+                (action_at, action),
+                (title_at, title),
+                (author_at, author),
+                (attr_first_at, attr_first),
+                (attr_count_at, attr_count),
+                (node_first_at, node_first),
+                (node_count_at, node_count),
+            ),
+        ) = (
+            (offset, array::<16>(short)),
+            (offset, le_u16(short)),
+            (offset, le_u8(short)),
+            (offset, le_u8(short)),
+            located_u32(),
+            located_u32(),
+            located_u32(),
+            located_u32(),
+            located_u32(),
+            located_u32(),
+        )
+            .parse(input)?;
         match previous_id.map(|p| p.cmp(id)) {
-            Some(Ordering::Equal) => return Err(Error::new(ErrorCode::DuplicateRuleId, id_at)),
-            Some(Ordering::Greater) => return Err(Error::new(ErrorCode::RulesNotSorted, id_at)),
+            Some(Ordering::Equal) => return fail(Error::new(ErrorCode::DuplicateRuleId, id_at)),
+            Some(Ordering::Greater) => return fail(Error::new(ErrorCode::RulesNotSorted, id_at)),
             _ => {}
         }
         previous_id = Some(id);
-        let template_at = rule.offset();
-        let template = rule.u16(short)?;
         if usize::from(template) >= template_count {
-            return Err(Error::new(ErrorCode::TemplateIndexOutOfRange, template_at)
-                .expected(template_count as u64)
-                .found(u64::from(template)));
-        }
-        let severity_at = rule.offset();
-        let severity = rule.u8(short)?;
-        if Severity::from_code(severity).is_none() {
-            return Err(
-                Error::new(ErrorCode::InvalidSeverity, severity_at).found(u64::from(severity))
+            return fail(
+                Error::new(ErrorCode::TemplateIndexOutOfRange, template_at)
+                    .expected(template_count as u64)
+                    .found(u64::from(template)),
             );
         }
-        let action_at = rule.offset();
-        let action = rule.u8(short)?;
+        if Severity::from_code(severity).is_none() {
+            return fail(
+                Error::new(ErrorCode::InvalidSeverity, severity_at).found(u64::from(severity)),
+            );
+        }
         if Action::from_code(action).is_none() {
-            return Err(Error::new(ErrorCode::InvalidAction, action_at).found(u64::from(action)));
+            return fail(Error::new(ErrorCode::InvalidAction, action_at).found(u64::from(action)));
         }
-        for _ in 0..2 {
-            let at = rule.offset();
-            refs.visit(rule.u32(short)?, at)?;
-        }
-        let attr_first_at = rule.offset();
-        let attr_first = rule.u32(short)?;
+        lift(refs.visit(title, title_at))?;
+        lift(refs.visit(author, author_at))?;
         if u64::from(attr_first) != attribute_cursor {
-            return Err(Error::new(ErrorCode::AttributeRangeMismatch, attr_first_at)
-                .expected(attribute_cursor)
-                .found(u64::from(attr_first)));
+            return fail(
+                Error::new(ErrorCode::AttributeRangeMismatch, attr_first_at)
+                    .expected(attribute_cursor)
+                    .found(u64::from(attr_first)),
+            );
         }
-        let attr_count_at = rule.offset();
-        let attr_count = rule.u32(short)?;
         if attr_count > MAX_ATTRIBUTES_PER_RULE {
-            return Err(Error::new(ErrorCode::TooManyRuleAttributes, attr_count_at)
-                .expected(u64::from(MAX_ATTRIBUTES_PER_RULE))
-                .found(u64::from(attr_count)));
+            return fail(
+                Error::new(ErrorCode::TooManyRuleAttributes, attr_count_at)
+                    .expected(u64::from(MAX_ATTRIBUTES_PER_RULE))
+                    .found(u64::from(attr_count)),
+            );
         }
         attribute_cursor = attribute_cursor.saturating_add(u64::from(attr_count));
         if attribute_cursor > attribute_total as u64 {
-            return Err(Error::new(ErrorCode::AttributeCountMismatch, attr_count_at)
-                .expected(attribute_total as u64)
-                .found(attribute_cursor));
+            return fail(
+                Error::new(ErrorCode::AttributeCountMismatch, attr_count_at)
+                    .expected(attribute_total as u64)
+                    .found(attribute_cursor),
+            );
         }
-        let node_first_at = rule.offset();
-        let node_first = rule.u32(short)?;
         if u64::from(node_first) != node_cursor {
-            return Err(Error::new(ErrorCode::NodeRangeMismatch, node_first_at)
-                .expected(node_cursor)
-                .found(u64::from(node_first)));
+            return fail(
+                Error::new(ErrorCode::NodeRangeMismatch, node_first_at)
+                    .expected(node_cursor)
+                    .found(u64::from(node_first)),
+            );
         }
-        let node_count_at = rule.offset();
-        let node_count = rule.u32(short)?;
         if node_count == 0 || node_count > MAX_NODES_PER_RULE {
-            return Err(Error::new(ErrorCode::ExpressionSize, node_count_at)
-                .expected(u64::from(MAX_NODES_PER_RULE))
-                .found(u64::from(node_count)));
+            return fail(
+                Error::new(ErrorCode::ExpressionSize, node_count_at)
+                    .expected(u64::from(MAX_NODES_PER_RULE))
+                    .found(u64::from(node_count)),
+            );
         }
         node_cursor = node_cursor.saturating_add(u64::from(node_count));
-    }
+        Ok((input, ()))
+    };
+    each_record::<{ record::RULE }, _>(&rules, rule)?;
     if attribute_cursor != attribute_total as u64 {
-        return Err(Error::new(ErrorCode::AttributeCountMismatch, r.offset())
+        return Err(Error::new(ErrorCode::AttributeCountMismatch, end.offset())
             .expected(attribute_total as u64)
             .found(attribute_cursor));
     }
@@ -386,9 +488,8 @@ fn parse_nodes<'a>(
     node_total: u64,
     view: &ContentView<'a>,
 ) -> Result<Table<'a>, Error> {
-    let mut r = payload;
-    let count_at = r.offset();
-    let count = r.u32(ErrorCode::SectionTruncated)?;
+    let short = ErrorCode::SectionTruncated;
+    let (r, (count_at, count)) = run(located_u32(), payload)?;
     if count > MAX_NODES {
         return Err(Error::new(ErrorCode::TooManyNodes, count_at)
             .expected(u64::from(MAX_NODES))
@@ -399,8 +500,10 @@ fn parse_nodes<'a>(
             .expected(node_total)
             .found(u64::from(count)));
     }
-    let nodes = r.table(count, record::NODE, ErrorCode::SectionTruncated)?;
-    expect_consumed(&r)?;
+    let (end, nodes) = run(
+        terminated(table(count, record::NODE, short), end_of_section),
+        r,
+    )?;
 
     // Rules, templates and fields were checked by the earlier sections: a shape that cannot be
     // read here would be a parser bug, reported as the count mismatch rather than skipped.
@@ -408,9 +511,9 @@ fn parse_nodes<'a>(
     let mut stack = PostfixStack::new();
     let mut value_cursor: u32 = 0;
     let value_total = view.values.len() as u32;
-    // Whole 12-byte records: one load per field, no per-record reader.
-    let (records, _) = nodes.bytes.as_chunks::<{ record::NODE }>();
-    let mut next = 0usize;
+    // Each rule's nodes are the next `node_count` records of the table: one `each` per rule over
+    // the same reader, each node one 12-byte array read (one load per field, `RawNode`).
+    let mut remaining = nodes.reader();
     for rule in view.rules.records() {
         let (template, node_count) = rule_shape(rule).ok_or(inconsistent)?;
         let (first_field, field_count) = view
@@ -418,6 +521,9 @@ fn parse_nodes<'a>(
             .record(template)
             .and_then(template_shape)
             .ok_or(inconsistent)?;
+        if node_count as usize > remaining.remaining().checked_div(record::NODE).unwrap_or(0) {
+            return Err(inconsistent);
+        }
         let fields = view.fields;
         let mut checker = NodeChecker {
             field_type: |i: u16| field_kind(&fields, first_field.checked_add(u32::from(i))?),
@@ -425,28 +531,23 @@ fn parse_nodes<'a>(
             value_cursor,
             value_total,
         };
-        let end = next.saturating_add(node_count as usize);
-        let range = records.get(next..end).ok_or(inconsistent)?;
-        let mut at = nodes
-            .start
-            .saturating_add(next.saturating_mul(record::NODE));
-        let mut last_at = r.offset();
-        for rec in range {
+        let mut last_at = end.offset();
+        let node = |rec: &'a [u8; record::NODE], at: usize| {
             last_at = at;
             let node = RawNode::from_record(rec);
             checker.check(&node, at)?;
-            stack.apply(node.pops(), at)?;
-            at = at.saturating_add(record::NODE);
-        }
+            stack.apply(node.pops(), at)
+        };
+        let (rest, ()) = run(each(node_count, short, node), remaining)?;
+        remaining = rest;
         stack.finish(last_at)?;
         value_cursor = checker.value_cursor;
-        next = end;
     }
-    if next != records.len() {
+    if !remaining.is_empty() {
         return Err(inconsistent);
     }
     if value_cursor != value_total {
-        return Err(Error::new(ErrorCode::ValueCountMismatch, r.offset())
+        return Err(Error::new(ErrorCode::ValueCountMismatch, end.offset())
             .expected(u64::from(value_total))
             .found(u64::from(value_cursor)));
     }
