@@ -125,13 +125,30 @@ impl Diagnostic {
     }
 }
 
+/// A number with its thousands separated by commas (`67,108,864`).
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The help line of a structural rejection.
 fn parse_help(code: dcf_parser::ErrorCode) -> String {
     use dcf_parser::ErrorCode as E;
+    let limit = dcf_parser::limits::MAX_FILE_SIZE;
+    let too_large = format!(
+        "the file was refused before being read; content may be at most {} MiB ({} bytes, FRAME-1)",
+        limit >> 20,
+        grouped(limit)
+    );
     let specific = match code {
-        E::FileTooLarge => {
-            "the file was refused before being read; content may be at most 64 MiB (67,108,864 bytes, FRAME-1)"
-        }
+        E::FileTooLarge => too_large.as_str(),
         E::BadMagic => "this is not dcf content; check the path",
         E::DigestMismatch => {
             "the file was modified or damaged after it was written; rebuild it with `dcf compile`"
@@ -146,4 +163,18 @@ fn parse_help(code: dcf_parser::ErrorCode) -> String {
         }
     };
     format!("{specific} (format-spec/SPEC.md, code {code})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(123_456), "123,456");
+        assert_eq!(grouped(67_108_864), "67,108,864");
+    }
 }

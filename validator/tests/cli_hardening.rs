@@ -409,6 +409,34 @@ fn directory_expansion_reports_what_it_skips() {
     let (code, _, err) = run(&["--allow-skipped", "validate", &s(&top), "-m", M]);
     assert_eq!(code, 0, "the flag is global: {err}");
 
+    // Sources are expanded the same way, and a note is printed once per thing skipped.
+    let sources = dir.join("sources");
+    fs::create_dir_all(&sources).expect("mkdir");
+    for e in fs::read_dir(repo_root().join("examples/rules")).expect("rules") {
+        let e = e.expect("entry");
+        fs::copy(e.path(), sources.join(e.file_name())).expect("copy");
+    }
+    let mut deep_sources = sources.clone();
+    for i in 0..40 {
+        deep_sources = deep_sources.join(format!("d{i}"));
+    }
+    fs::create_dir_all(&deep_sources).expect("mkdir");
+    let out = s(&dir.join("out.dcf"));
+    let (code, _, err) = run(&["compile", &s(&sources), "-m", M, "-o", &out]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("E9006"), "{err}");
+    let (code, _, err) = run(&[
+        "compile",
+        &s(&sources),
+        "-m",
+        M,
+        "-o",
+        &out,
+        "--allow-skipped",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("note: skipped").count(), 1, "{err}");
+
     // A link to a directory is not followed, so a loop ends; both are reported.
     let looped = dir.join("loop");
     compile_example(&looped.join("a.dcf"), &[]);

@@ -184,13 +184,8 @@ pub enum Input {
 /// Nothing else is left out without a word: a directory deeper than [`MAX_WALK_DEPTH`], a
 /// symbolic link to a directory (not followed, so a link loop cannot make the walk endless)
 /// and an entry that cannot be read are each reported as `E9006`, which fails the command,
-/// unless `allow_skipped` is set: then each is printed as a note and the run goes on.
-pub fn expand(
-    paths: &[PathBuf],
-    extensions: &[&str],
-    what: &str,
-    allow_skipped: bool,
-) -> Vec<Input> {
+/// or is printed as a note, as `on_skip` says.
+pub fn expand(paths: &[PathBuf], extensions: &[&str], what: &str, on_skip: OnSkip) -> Vec<Input> {
     let mut out = Vec::new();
     for path in paths {
         match fs::metadata(path) {
@@ -227,9 +222,9 @@ pub fn expand(
                 out.extend(walk.found.into_iter().map(Input::File));
                 out.extend(walk.problems);
                 for (skipped, why) in walk.skipped {
-                    if allow_skipped {
+                    if on_skip == OnSkip::Note {
                         eprintln!("note: skipped {}: {why}", skipped.display());
-                    } else {
+                    } else if on_skip == OnSkip::Fail {
                         out.push(Input::Problem(
                             skipped,
                             Diagnostic::new(
@@ -245,6 +240,17 @@ pub fn expand(
         }
     }
     out
+}
+
+/// What [`expand`] does with what it leaves out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnSkip {
+    /// Report each as `E9006`, which fails the command (the default).
+    Fail,
+    /// Print each as a note and go on (`--allow-skipped`).
+    Note,
+    /// Say nothing: the caller only wants the files (to check an output against them).
+    Quiet,
 }
 
 /// The state of one directory walk.

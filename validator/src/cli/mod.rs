@@ -358,12 +358,17 @@ struct Ctx {
 impl Ctx {
     /// Expands command-line paths ([`io::expand`]) under this run's `--allow-skipped`.
     fn expand(&self, paths: &[PathBuf], extensions: &[&str], what: &str) -> Vec<Input> {
-        io::expand(paths, extensions, what, self.allow_skipped)
+        let on_skip = if self.allow_skipped {
+            io::OnSkip::Note
+        } else {
+            io::OnSkip::Fail
+        };
+        io::expand(paths, extensions, what, on_skip)
     }
 
     /// The files that expanding `paths` reads, for [`check_output`].
     fn input_files(&self, paths: &[PathBuf], extensions: &[&str]) -> Vec<PathBuf> {
-        io::expand(paths, extensions, "inputs", true)
+        io::expand(paths, extensions, "inputs", io::OnSkip::Quiet)
             .into_iter()
             .filter_map(|i| match i {
                 Input::File(p) => Some(p),

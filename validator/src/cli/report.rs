@@ -133,11 +133,14 @@ impl FileReport {
             .any(|d| matches!(d.code, AnyCode::Check(c) if c.as_str().starts_with("E9")))
     }
 
-    /// The line index of a text report (built once per report by the JSON and SARIF
-    /// writers, so a report of many diagnostics stays linear).
+    /// The line index of a text report with located diagnostics (built once per report by the
+    /// JSON and SARIF writers, so a report of many diagnostics stays linear).
     fn line_index(&self) -> Option<LineIndex<'_>> {
         match &self.origin {
-            Origin::Text(text) => Some(LineIndex::new(text)),
+            // Only a located diagnostic needs lines: a report of none skips the scan.
+            Origin::Text(text) if self.diagnostics.iter().any(|d| d.offset.is_some()) => {
+                Some(LineIndex::new(text))
+            }
             _ => None,
         }
     }
