@@ -141,14 +141,40 @@ pub fn validate_target(data: &[u8]) -> Reached {
     };
     let fleet = [manifest];
     let validation = validate_bytes(data, &fleet, &Options { now, previous });
-    if let Some(view) = &view
-        && !validation.has_errors()
-    {
-        reached.accepted = true;
-        if let Err(e) = dcf_sensor::compile(view, &fleet[0]) {
-            panic!(
-                "the validator accepted a content that the sensor refuses to bind: {e}\nmanifest:\n{text}"
-            );
+    if let Some(view) = &view {
+        // One binder, both ways: the validator reports a binding error exactly when the
+        // sensor's binder refuses the content for the manifest it was checked against (or, with
+        // no manifest in range, for the interface the content declares: operands only).
+        let h = view.header();
+        let interface = if fleet[0].in_range(h.sensor_min, h.sensor_max) {
+            fleet[0].clone()
+        } else {
+            dcf_sensor::SensorInterface::declared_by(view, h.sensor_min)
+        };
+        let binding = dcf_sensor::bind(view, &interface);
+        let reported: Vec<&str> = validation
+            .diagnostics
+            .iter()
+            .filter(|d| matches!(d.code, AnyCode::Check(c) if c.binder_code().is_some()))
+            .map(|d| d.code.as_str())
+            .collect();
+        assert_eq!(
+            reported.is_empty(),
+            binding.is_accepted(),
+            "the validator and the binder disagree: validator reports {reported:?}, binder refuses {:?}\nmanifest:\n{text}",
+            binding
+                .refusals
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+        );
+        if !validation.has_errors() {
+            reached.accepted = true;
+            if let Err(e) = binding.into_result() {
+                panic!(
+                    "the validator accepted a content that the sensor refuses to bind: {e}\nmanifest:\n{text}"
+                );
+            }
         }
     }
     if let Some(view) = &view

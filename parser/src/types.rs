@@ -366,7 +366,47 @@ impl<V> Node<V> {
         }
     }
 
-    /// The field this node reads, if it reads exactly one named field.
+    /// The fields the interpreter reads to evaluate this node (`LOADER.md` LOAD-9), the one
+    /// definition the loader's binder and the validator share: `exists`, `is_null`, a
+    /// comparison and a match on a field read that field; a match whose operand is another
+    /// field reads that one too; a keyword match reads no named field; a wildcard (`Any`)
+    /// reads nothing, which is why it binds to a field a sensor does not supply; operators read
+    /// nothing. At most two fields, subject first.
+    pub fn reads(&self) -> impl Iterator<Item = u16> + use<V> {
+        let (subject, other) = match self {
+            Node::Exists { field } | Node::IsNull { field } | Node::Compare { field, .. } => {
+                (Some(*field), None)
+            }
+            Node::Match(m) => {
+                let subject = match m.target {
+                    Target::Field(field) => Some(field),
+                    Target::Keyword => None,
+                };
+                let other = match m.operand {
+                    Operand::Field(other) => Some(other),
+                    Operand::Values(_) => None,
+                };
+                (subject, other)
+            }
+            Node::Any { .. }
+            | Node::And { .. }
+            | Node::Or { .. }
+            | Node::Not
+            | Node::AtLeast { .. } => (None, None),
+        };
+        [subject, other].into_iter().flatten()
+    }
+
+    /// The field a wildcard names. It reads nothing ([`Node::reads`]).
+    pub fn wildcard_field(&self) -> Option<u16> {
+        match self {
+            Node::Any { field } => Some(*field),
+            _ => None,
+        }
+    }
+
+    /// The field this node is about, if it names exactly one as its subject (a wildcard
+    /// included; see [`Node::reads`] for what is read).
     pub fn field(&self) -> Option<u16> {
         match self {
             Node::Any { field } | Node::Exists { field } | Node::IsNull { field } => Some(*field),

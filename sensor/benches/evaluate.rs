@@ -15,9 +15,7 @@ use dcf_parser::{
     Action, Content, Field, FieldType, Header, Match, MatchKind, Node, Operand, Rule, RuleId,
     SensorVersion, Severity, Target, Template, parse,
 };
-use dcf_sensor::{
-    Event, FieldInterface, Scratch, SensorInterface, TemplateInterface, Value, compile,
-};
+use dcf_sensor::{Event, FieldInterface, Scratch, SensorInterface, TemplateInterface, Value, bind};
 
 struct Counting;
 
@@ -350,8 +348,9 @@ fn bench(c: &mut Criterion) {
     let (content, interface) = content();
     let bytes = content.encode().expect("bench content encodes");
     let before = LIVE.load(Ordering::Relaxed);
-    let ruleset =
-        compile(&parse(&bytes).expect("bench content parses"), &interface).expect("binds");
+    let ruleset = bind(&parse(&bytes).expect("bench content parses"), &interface)
+        .into_result()
+        .expect("binds");
     let live = LIVE.load(Ordering::Relaxed) - before;
     println!(
         "content: {} rules, {} bytes on disk, {:.1} MiB live heap once loaded",
@@ -445,7 +444,7 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("load");
     group.bench_function("parse_and_compile", |b| {
-        b.iter(|| compile(&parse(black_box(&bytes)).expect("parses"), &interface))
+        b.iter(|| bind(&parse(black_box(&bytes)).expect("parses"), &interface))
     });
     group.finish();
 }

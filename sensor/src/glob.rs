@@ -37,7 +37,9 @@ pub struct Glob {
 
 impl Glob {
     /// Parses `pattern`: `*` any run of characters, `?` one character, `\*` `\?` `\\` the
-    /// character itself. Any other `\` sequence, or a `\` ending the pattern, is malformed.
+    /// character itself. Any other `\` sequence, or a `\` ending the pattern, is malformed
+    /// (`SPEC.md` GLOB, `LOADER.md` LOAD-10): the one glob rule, which the loader, the
+    /// validator and the dry run all call. Says why when it refuses.
     pub fn parse(pattern: &str) -> Result<Glob, String> {
         let mut segments = Vec::new();
         let mut current = Segment {
@@ -81,7 +83,7 @@ impl Glob {
                     }
                     Some((_, other)) => {
                         return Err(format!(
-                            "`\\` at byte {at} escapes `{other}`; only `*`, `?` and `\\` can be escaped"
+                            "`\\` at byte {at} escapes `{other}`, but only `*`, `?` and `\\` can be escaped"
                         ));
                     }
                     None => return Err("the pattern ends with a lone `\\`".to_string()),

@@ -12,16 +12,20 @@
 //!   per-field literal prefilter (a bucketed shift-or filter for a few dozen literals, a hash
 //!   table of short atoms for more, each hit verified by comparing the literal) selects the few rules worth evaluating for each event
 //!   and answers long contains lists.
-//! - [`compile`] binds a parsed content to an interface without the signature, time and
-//!   sequence checks, for dry runs (`dcf test`).
+//! - [`bind`] is the one binding decision (template types, field reads, operands): it binds a
+//!   parsed content to an interface and returns the rules that bind and **every** refusal.
+//!   The loader refuses an update on the first; the validator, `dcf test` and the Sigma
+//!   importer report them all. The operand constructors it uses ([`check_regex`],
+//!   [`Glob::parse`], [`Net::parse`]) are the ones every tool calls.
 //!
 //! Content is read only through `dcf-parser`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod assemble;
 mod atoms;
-mod compile;
+mod bind;
 mod error;
 mod event;
 mod fold;
@@ -30,13 +34,14 @@ mod interface;
 pub mod limits;
 mod loader;
 mod net;
+mod operands;
 mod prefilter;
 mod program;
 mod regexes;
 mod shift_or;
 mod short_literals;
 
-pub use compile::compile;
+pub use bind::{Binding, Reason, Refusal, bind};
 pub use error::{EvalError, LoadError, SensorCode};
 pub use event::{Event, Value};
 pub use fold::{fold, fold_into};
@@ -44,4 +49,6 @@ pub use glob::Glob;
 pub use interface::{FieldInterface, SensorInterface, TemplateInterface, is_valid_name};
 pub use loader::{Channels, LoaderConfig, Sensor};
 pub use net::Net;
+pub use operands::OperandError;
 pub use program::{RuleInfo, Ruleset, Scratch};
+pub use regexes::{RegexError, check_regex, regex_matches_everything};

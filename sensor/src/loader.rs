@@ -13,7 +13,7 @@ use arc_swap::ArcSwapOption;
 use dcf_parser::{Error as FormatError, ErrorCode, Frame, limits::MAX_FILE_SIZE};
 use ed25519_dalek::{Signature, VerifyingKey};
 
-use crate::compile::compile;
+use crate::bind::bind;
 use crate::error::{EvalError, LoadError, SensorCode};
 use crate::event::Event;
 use crate::interface::SensorInterface;
@@ -224,7 +224,7 @@ impl Sensor {
             ));
         }
         let view = frame.parse_body()?;
-        compile(&view, &self.config.interface)
+        bind(&view, &self.config.interface).into_result()
     }
 }
 

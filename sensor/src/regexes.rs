@@ -77,17 +77,76 @@ pub(crate) struct CompiledRegex {
     pub(crate) required: Option<Vec<String>>,
 }
 
+/// Why a regex operand is refused (`LOADER.md` LOAD-10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegexError {
+    /// The pattern does not parse in the sensor's syntax (the `regex` crate's: no look-around,
+    /// no back-references), or nests deeper than `REGEX_NEST_LIMIT`: the parser's reason.
+    Syntax(String),
+    /// Its compiled automaton exceeds `limit` (`REGEX_SIZE_LIMIT`) bytes.
+    TooBig {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+}
+
+impl std::fmt::Display for RegexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegexError::Syntax(why) => f.write_str(why),
+            RegexError::TooBig { limit } => {
+                write!(f, "its compiled program exceeds the limit of {limit} bytes")
+            }
+        }
+    }
+}
+
+/// The reason in an error of the regex parser, whose text shows the pattern and a caret
+/// before it: its last non-empty line, without the `error: ` lead.
+fn reason(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("syntax error")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// Whether `pattern` compiles as the sensor compiles it, under its limits (`LOADER.md`
+/// LOAD-10), or why not. The one regex rule: the loader, the validator and the Sigma importer
+/// all decide with this.
+pub fn check_regex(pattern: &str, case_insensitive: bool) -> Result<(), RegexError> {
+    compile_regex(pattern, case_insensitive).map(|_| ())
+}
+
+/// Whether a regex the sensor accepts matches every value: it can match the empty string
+/// without a look-around assertion, so an unanchored search succeeds on any text. An analysis
+/// of the validator's (`VAL-OPD-5`); `false` for a pattern that does not parse.
+pub fn regex_matches_everything(pattern: &str, case_insensitive: bool) -> bool {
+    ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .parse(pattern)
+        .is_ok_and(|h| {
+            let p = h.properties();
+            p.minimum_len() == Some(0) && p.look_set().is_empty()
+        })
+}
+
 /// Parses and compiles `pattern`, or says why it cannot be.
 pub(crate) fn compile_regex(
     pattern: &str,
     case_insensitive: bool,
-) -> Result<CompiledRegex, String> {
+) -> Result<CompiledRegex, RegexError> {
     let hir = ParserBuilder::new()
         .case_insensitive(case_insensitive)
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
         .parse(pattern)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| RegexError::Syntax(reason(&e.to_string())))?;
     let nfa = thompson::Compiler::new()
         .configure(
             thompson::Config::new()
@@ -95,8 +154,12 @@ pub(crate) fn compile_regex(
                 .which_captures(WhichCaptures::None),
         )
         .build_from_hir(&hir)
-        .map_err(|e| e.to_string())?;
-    let pike = PikeVM::new_from_nfa(nfa.clone()).map_err(|e| e.to_string())?;
+        .map_err(|e| match e.size_limit() {
+            Some(limit) => RegexError::TooBig { limit },
+            None => RegexError::Syntax(reason(&e.to_string())),
+        })?;
+    let pike = PikeVM::new_from_nfa(nfa.clone())
+        .map_err(|e| RegexError::Syntax(reason(&e.to_string())))?;
     // Without a lazy DFA (one that cannot be built within its cache), the PikeVM answers.
     let dfa = DFA::builder()
         .configure(

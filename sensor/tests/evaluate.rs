@@ -9,7 +9,7 @@ use dcf_parser::{
     Action, CompareOp, Content, Match, MatchKind, Node, Operand, Rule, RuleId, SensorVersion,
     Severity, Target, parse,
 };
-use dcf_sensor::{Event, Ruleset, Scratch, SensorInterface, Value, compile};
+use dcf_sensor::{Event, Ruleset, Scratch, SensorInterface, Value, bind};
 
 fn interface_of(content: &Content) -> SensorInterface {
     let bytes = content.encode().unwrap();
@@ -27,7 +27,9 @@ fn load_corpus(stem: &str) -> Ruleset {
     let path = dcf_conformance::repo_root().join(format!("corpus/valid/{stem}.dcf"));
     let bytes = fs::read(path).unwrap();
     let view = parse(&bytes).unwrap();
-    compile(&view, &interface_of(&Content::from_view(&view))).unwrap()
+    bind(&view, &interface_of(&Content::from_view(&view)))
+        .into_result()
+        .unwrap()
 }
 
 /// Rule numbers (the last byte of the corpus rule ids) that match.
@@ -346,7 +348,9 @@ fn prefilter_never_changes_a_result() {
         signature: None,
     };
     let bytes = content.encode().unwrap();
-    let ruleset = compile(&parse(&bytes).unwrap(), &interface_of(&content)).unwrap();
+    let ruleset = bind(&parse(&bytes).unwrap(), &interface_of(&content))
+        .into_result()
+        .unwrap();
     let (mut scratch, mut fast, mut slow, mut total) = (Scratch::new(), Vec::new(), Vec::new(), 0);
     for _ in 0..3000 {
         let texts: Vec<String> = (0..4)

@@ -554,12 +554,17 @@ fn compile_item(
             let Some(f) = target else {
                 return Err(Failure::new(Code::BadModifierUse, "`cidr` on keywords"));
             };
-            for t in &texts {
-                if dcf_sensor::Net::parse(t).is_none() {
-                    return Err(Failure::new(
+            // The sensor's own CIDR rule; host bits, which Sigma ignores, are cleared so that
+            // the content holds the network the sensor accepts.
+            for t in &mut texts {
+                let net = dcf_sensor::Net::parse_network(t).map_err(|why| {
+                    Failure::new(
                         Code::BadModifierUse,
-                        format!("{what}: `{t}` is not a CIDR network"),
-                    ));
+                        format!("{what}: `{t}` is not a CIDR network: {why}"),
+                    )
+                })?;
+                if net.host_bits_set() {
+                    *t = net.network().to_string();
                 }
             }
             let node = leaf(MatchKind::Cidr, Target::Field(f), false, m.all, texts);
@@ -823,38 +828,25 @@ fn string_nodes(values: Vec<Vec<Piece>>, target: Target, cased: bool, all: bool)
     }
 }
 
-/// Checks a pattern against the sensor's regex engine and limits.
+/// Checks a pattern with the sensor's own regex rule ([`dcf_sensor::check_regex`]: its
+/// engine, its limits). Sigma regexes are case-sensitive; flags are in the pattern.
 fn check_regex(pattern: &str) -> Result<(), Failure> {
-    use dcf_sensor::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
-    regex::RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_SIZE_LIMIT)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
-        .map(|_| ())
-        .map_err(|e| {
-            let detail = e.to_string();
-            let why = if detail.contains("look-around") {
+    dcf_sensor::check_regex(pattern, false).map_err(|e| {
+        let why = match &e {
+            dcf_sensor::RegexError::TooBig { .. } => "exceeds the sensor's size limit",
+            dcf_sensor::RegexError::Syntax(detail) if detail.contains("look-around") => {
                 "look-around is not supported"
-            } else if detail.contains("backreferences") {
+            }
+            dcf_sensor::RegexError::Syntax(detail) if detail.contains("backreferences") => {
                 "backreferences are not supported"
-            } else if matches!(e, regex::Error::CompiledTooBig(_)) {
-                "exceeds the sensor's size limit"
-            } else {
-                "rejected"
-            };
-            let first_line = detail
-                .lines()
-                .map(str::trim)
-                .rfind(|l| !l.is_empty())
-                .unwrap_or("");
-            Failure::new(
-                Code::UnsupportedRegex,
-                format!(
-                    "regular expression `{pattern}`: {why} by the sensor's engine ({first_line})"
-                ),
-            )
-        })
+            }
+            _ => "rejected",
+        };
+        Failure::new(
+            Code::UnsupportedRegex,
+            format!("regular expression `{pattern}`: {why} by the sensor's engine ({e})"),
+        )
+    })
 }
 
 /// Linearises an expression into postfix nodes, merging nested operators of the same kind.

@@ -46,7 +46,9 @@ fn run(detection: &str, events: &[serde_json::Value]) -> Result<Vec<bool>, (Code
         return Err((s.code, s.reason.clone()));
     }
     let bytes = content.encode().unwrap();
-    let ruleset = dcf_sensor::compile(&dcf_parser::parse(&bytes).unwrap(), &manifest).unwrap();
+    let ruleset = dcf_sensor::bind(&dcf_parser::parse(&bytes).unwrap(), &manifest)
+        .into_result()
+        .unwrap();
     assert_eq!(ruleset.rules()[0].author, "A. Author");
     let template = manifest.template(7).unwrap();
     let mut scratch = Scratch::new();

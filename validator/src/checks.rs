@@ -1,16 +1,17 @@
 //! The semantic checks of a content that has passed the parser (codes `E1xxx`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 
 use dcf_parser::format::{header, record};
 use dcf_parser::{
     Action, ContentView, FieldType, Match, MatchKind, Node, Operand, RuleView, Target, ValueList,
 };
 
+use dcf_sensor::{Glob, Net, OperandError, Reason, Refusal, RegexError};
+
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
-use crate::interface::check_interface;
+use crate::interface::interface_diagnostics;
 use crate::limits::{self, cost};
 use crate::manifest::Manifest;
 use crate::time::format_rfc3339;
@@ -85,6 +86,8 @@ pub fn validate_content(
 
     let h = content.header();
     let mut in_range = 0usize;
+    // Operand refusals do not depend on the interface: the first binding's are reported.
+    let mut operand_refusals: Option<Vec<Refusal>> = None;
     for m in fleet {
         if m.in_range(h.sensor_min, h.sensor_max) {
             in_range = in_range.saturating_add(1);
@@ -94,7 +97,12 @@ pub fn validate_content(
                 h.sensor_min,
                 h.sensor_max
             ));
-            v.diagnostics.extend(check_interface(content, m));
+            let binding = dcf_sensor::bind(content, m);
+            v.diagnostics
+                .extend(interface_diagnostics(content, m, &binding.refusals));
+            if operand_refusals.is_none() {
+                operand_refusals = Some(binding.refusals);
+            }
         } else {
             v.notes.push(format!(
                 "ignored {}: outside the content's sensor range {}..={}",
@@ -104,6 +112,11 @@ pub fn validate_content(
             ));
         }
     }
+    // With no manifest to bind to, the operands are still judged by the sensor's binder,
+    // against the interface the content declares.
+    let operand_refusals = operand_refusals.unwrap_or_else(|| {
+        dcf_sensor::bind(content, &Manifest::declared_by(content, h.sensor_min)).refusals
+    });
     if in_range == 0 {
         let versions: Vec<String> = fleet.iter().map(|m| m.version.to_string()).collect();
         v.diagnostics.push(
@@ -127,9 +140,15 @@ pub fn validate_content(
     }
 
     let mut template_costs: BTreeMap<u32, (u64, String)> = BTreeMap::new();
+    let mut refused: HashMap<(usize, u32, usize), &OperandError> = HashMap::new();
+    for r in &operand_refusals {
+        if let (Some(node), Reason::Operand { value, error, .. }) = (r.node, &r.reason) {
+            refused.insert((r.rule, node, *value), error);
+        }
+    }
     let mut regex_cache = RegexCache::new();
-    for rule in content.rules() {
-        check_operands(&rule, &mut regex_cache, &mut v.diagnostics);
+    for (index, rule) in content.rules().enumerate() {
+        check_operands(&rule, index, &refused, &mut regex_cache, &mut v.diagnostics);
         check_logic(&rule, &mut v.diagnostics);
         let cost = rule_cost(&rule);
         if cost > limits::RULE_COST_BUDGET {
@@ -311,168 +330,46 @@ fn quote(value: &str) -> String {
     }
 }
 
-/// Whether a regex accepts every string (it can match the empty string without any
-/// look-around), or why it is refused.
-pub fn check_regex(pattern: &str, case_insensitive: bool) -> Result<bool, (Code, String)> {
-    let built = regex::RegexBuilder::new(pattern)
-        .case_insensitive(case_insensitive)
-        .size_limit(limits::REGEX_SIZE_LIMIT)
-        .dfa_size_limit(limits::REGEX_DFA_SIZE_LIMIT)
-        .nest_limit(limits::REGEX_NEST_LIMIT)
-        .build();
-    match built {
-        Ok(_) => {}
-        Err(regex::Error::CompiledTooBig(limit)) => {
-            return Err((
-                Code::RegexTooBig,
-                format!("its compiled program exceeds the limit of {limit} bytes"),
-            ));
-        }
-        Err(e) => {
-            let text = e.to_string();
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("syntax error")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_string();
-            return Err((Code::InvalidRegex, last));
-        }
-    }
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(case_insensitive)
-        .nest_limit(limits::REGEX_NEST_LIMIT)
-        .build()
-        .parse(pattern);
-    Ok(hir.is_ok_and(|h| {
-        let p = h.properties();
-        p.minimum_len() == Some(0) && p.look_set().is_empty()
-    }))
-}
+/// Whether each regex already analysed in this content matches every value, by pattern and
+/// case folding.
+type RegexCache = HashMap<(String, bool), bool>;
 
-/// Whether a glob accepts every string, or why it is malformed. `*` matches any run of
-/// characters, `?` one character, `\` escapes `*`, `?` or `\`.
-pub fn check_glob(pattern: &str) -> Result<bool, String> {
-    let mut chars = pattern.char_indices();
-    while let Some((i, c)) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some((_, '*' | '?' | '\\')) => {}
-                Some((_, other)) => {
-                    return Err(format!(
-                        "`\\` at byte {i} escapes `{other}`, but only `*`, `?` and `\\` can be escaped"
-                    ));
-                }
-                None => return Err("the pattern ends with a lone `\\`".to_string()),
-            }
-        }
-    }
-    Ok(!pattern.is_empty() && pattern.chars().all(|c| c == '*'))
-}
-
-/// The prefix length of a CIDR operand (`10.0.0.0/8`, `fe80::/10`, or a bare address), or
-/// why it is malformed.
-pub fn check_cidr(text: &str) -> Result<u8, String> {
-    let (addr, len) = match text.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (text, None),
-    };
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| format!("`{addr}` is not an IPv4 or IPv6 address"))?;
-    let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
-    let len = match len {
-        None => max,
-        Some(l) => {
-            if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("prefix length `{l}` is not a number"));
-            }
-            let n: u8 = l
-                .parse()
-                .map_err(|_| format!("prefix length `{l}` is not a number"))?;
-            if n > max {
-                return Err(format!("prefix length {n} is longer than {max}"));
-            }
-            n
-        }
-    };
-    let bits: u128 = match addr {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => u128::from(a),
-    };
-    let host_bits = u32::from(max.saturating_sub(len));
-    let host_mask = 1u128.checked_shl(host_bits).map_or(u128::MAX, |v| v - 1);
-    if bits & host_mask != 0 {
-        return Err(format!(
-            "the address has bits set beyond the /{len} prefix; write the network address"
-        ));
-    }
-    Ok(len)
-}
-
-/// Verdicts of regexes already compiled in this content, by pattern and case folding.
-type RegexCache = HashMap<(String, bool), Result<bool, (Code, String)>>;
-
-fn check_operands(rule: &RuleView<'_>, regex_cache: &mut RegexCache, out: &mut Vec<Diagnostic>) {
+/// The operand findings of one rule: the values the sensor's binder refused (`refused`, by
+/// rule, node and value index) as E1101..E1104, and match nodes whose operands accept every
+/// value (E1105).
+fn check_operands(
+    rule: &RuleView<'_>,
+    index: usize,
+    refused: &HashMap<(usize, u32, usize), &OperandError>,
+    regex_cache: &mut RegexCache,
+    out: &mut Vec<Diagnostic>,
+) {
     for (i, node) in (0u32..).zip(rule.expression()) {
         let Node::Match(m) = &node else { continue };
         let Operand::Values(values) = &m.operand else {
             continue;
         };
         let mut accepts_all: Vec<bool> = Vec::new();
-        for value in values.iter() {
-            let verdict = match m.kind {
-                MatchKind::Regex => regex_cache
-                    .entry((value.to_string(), !m.case_sensitive))
-                    .or_insert_with(|| check_regex(value, !m.case_sensitive))
-                    .clone(),
-                MatchKind::Glob => check_glob(value).map_err(|text| (Code::InvalidGlob, text)),
-                MatchKind::Cidr => check_cidr(value)
-                    .map(|len| len == 0)
-                    .map_err(|text| (Code::InvalidCidr, text)),
-                MatchKind::Contains | MatchKind::StartsWith | MatchKind::EndsWith => {
-                    Ok(value.is_empty())
-                }
-                MatchKind::Equals => Ok(false),
-            };
-            match verdict {
-                Ok(all) => accepts_all.push(all),
-                Err((code, text)) => {
-                    let what = match code {
-                        Code::InvalidRegex | Code::RegexTooBig => "regular expression",
-                        Code::InvalidGlob => "glob",
-                        _ => "CIDR operand",
-                    };
-                    let help = match code {
-                        Code::RegexTooBig => format!(
-                            "simplify the expression (bounded repetitions like {{1000}} multiply its size); the limit is {} bytes",
-                            limits::REGEX_SIZE_LIMIT
-                        ),
-                        Code::InvalidRegex => "the sensor uses the syntax of the Rust `regex` crate: no look-around, no back-references".to_string(),
-                        Code::InvalidGlob => "write `\\\\` for a literal backslash, e.g. `C:\\\\Windows\\\\*.exe`".to_string(),
-                        _ => "write an IPv4 or IPv6 network as address/prefix, e.g. `10.0.0.0/8`".to_string(),
-                    };
-                    out.push(
-                        node_diag(
-                            Diagnostic::new(
-                                code,
-                                format!(
-                                    "rule {} “{}”: {what} {} is refused: {text}",
-                                    rule.id,
-                                    rule.title,
-                                    quote(value)
-                                ),
-                            ),
-                            rule,
-                            i,
-                        )
-                        .label(format!("{} operand", m.kind))
-                        .help(help),
-                    );
-                }
+        for (k, value) in values.iter().enumerate() {
+            if let Some(error) = refused.get(&(index, i, k)) {
+                out.push(operand_refused(rule, i, m.kind, value, error));
+                continue;
             }
+            // The binder accepted the value; what remains is whether it tests anything.
+            let all = match m.kind {
+                MatchKind::Regex => *regex_cache
+                    .entry((value.to_string(), !m.case_sensitive))
+                    .or_insert_with(|| {
+                        dcf_sensor::regex_matches_everything(value, !m.case_sensitive)
+                    }),
+                MatchKind::Glob => Glob::parse(value).is_ok_and(|g| g.matches_everything()),
+                MatchKind::Cidr => Net::parse(value).is_ok_and(|n| n.prefix() == 0),
+                MatchKind::Contains | MatchKind::StartsWith | MatchKind::EndsWith => {
+                    value.is_empty()
+                }
+                MatchKind::Equals => false,
+            };
+            accepts_all.push(all);
         }
         let all = if m.all_of {
             !accepts_all.is_empty() && accepts_all.iter().all(|a| *a)
@@ -503,6 +400,60 @@ fn check_operands(rule: &RuleView<'_>, regex_cache: &mut RegexCache, out: &mut V
             );
         }
     }
+}
+
+/// The diagnostic of an operand value the sensor's binder refused.
+fn operand_refused(
+    rule: &RuleView<'_>,
+    node: u32,
+    kind: MatchKind,
+    value: &str,
+    error: &OperandError,
+) -> Diagnostic {
+    let (code, what, text, help) = match error {
+        OperandError::Regex(e @ RegexError::TooBig { .. }) => (
+            Code::RegexTooBig,
+            "regular expression",
+            e.to_string(),
+            format!(
+                "simplify the expression (bounded repetitions like {{1000}} multiply its size); the limit is {} bytes",
+                dcf_sensor::limits::REGEX_SIZE_LIMIT
+            ),
+        ),
+        OperandError::Regex(e) => (
+            Code::InvalidRegex,
+            "regular expression",
+            e.to_string(),
+            "the sensor uses the syntax of the Rust `regex` crate: no look-around, no back-references".to_string(),
+        ),
+        OperandError::Glob(e) => (
+            Code::InvalidGlob,
+            "glob",
+            e.clone(),
+            "write `\\\\` for a literal backslash, e.g. `C:\\\\Windows\\\\*.exe`".to_string(),
+        ),
+        OperandError::Cidr(e) => (
+            Code::InvalidCidr,
+            "CIDR operand",
+            e.clone(),
+            "write an IPv4 or IPv6 network as address/prefix, e.g. `10.0.0.0/8`".to_string(),
+        ),
+    };
+    node_diag(
+        Diagnostic::new(
+            code,
+            format!(
+                "rule {} “{}”: {what} {} is refused: {text}",
+                rule.id,
+                rule.title,
+                quote(value)
+            ),
+        ),
+        rule,
+        node,
+    )
+    .label(format!("{kind} operand"))
+    .help(help)
 }
 
 /// A truth value that may depend on the event.
@@ -666,57 +617,4 @@ pub fn rule_cost(rule: &RuleView<'_>) -> u64 {
             Node::Match(m) => match_cost(m, fanout),
         })
         .fold(0u64, u64::saturating_add)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regexes() {
-        assert_eq!(check_regex("^evil$", false), Ok(false));
-        assert_eq!(check_regex(".*", false), Ok(true));
-        assert_eq!(check_regex("^.*$", false), Ok(false));
-        assert_eq!(check_regex("a|", true), Ok(true));
-        assert_eq!(check_regex("(", false).unwrap_err().0, Code::InvalidRegex);
-        assert_eq!(
-            check_regex("(?=x)", false).unwrap_err().0,
-            Code::InvalidRegex
-        );
-        assert_eq!(
-            check_regex(r"\w{1000}\w{1000}", false).unwrap_err().0,
-            Code::RegexTooBig
-        );
-        let deep = format!("{}a{}", "(".repeat(100), ")".repeat(100));
-        assert_eq!(check_regex(&deep, false).unwrap_err().0, Code::InvalidRegex);
-    }
-
-    #[test]
-    fn globs() {
-        assert_eq!(check_glob(r"C:\\Windows\\*.exe"), Ok(false));
-        assert_eq!(check_glob("**"), Ok(true));
-        assert_eq!(check_glob(r"\*"), Ok(false));
-        assert!(check_glob(r"C:\Windows\*").is_err());
-        assert!(check_glob("abc\\").is_err());
-    }
-
-    #[test]
-    fn cidrs() {
-        assert_eq!(check_cidr("10.0.0.0/8"), Ok(8));
-        assert_eq!(check_cidr("10.1.2.3"), Ok(32));
-        assert_eq!(check_cidr("0.0.0.0/0"), Ok(0));
-        assert_eq!(check_cidr("fe80::/10"), Ok(10));
-        assert_eq!(check_cidr("::/0"), Ok(0));
-        for bad in [
-            "10.0.0.1/8",
-            "10.0.0.0/33",
-            "10.0.0/8",
-            "10.0.0.0/",
-            "x/8",
-            "10.0.0.0/+8",
-            "::/129",
-        ] {
-            assert!(check_cidr(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -220,6 +220,23 @@ impl Code {
         self.as_str().starts_with("E1")
     }
 
+    /// The sensor binder's code this validator code shows, if it is one of the binder's
+    /// refusals (`DIAGNOSTICS.md`, *One binder*): a content has a diagnostic with such a code
+    /// exactly when [`dcf_sensor::bind`] refuses it for a manifest it was checked against.
+    pub fn binder_code(self) -> Option<dcf_sensor::SensorCode> {
+        use dcf_sensor::SensorCode as S;
+        Some(match self {
+            Code::TemplateNotImplemented => S::TemplateNotSupplied,
+            Code::FieldNotSupplied => S::FieldNotSupplied,
+            Code::FieldTypeDiffers => S::FieldTypeMismatch,
+            Code::FieldNameDiffers => S::FieldNameMismatch,
+            Code::InvalidRegex | Code::RegexTooBig => S::BadRegex,
+            Code::InvalidGlob => S::BadGlob,
+            Code::InvalidCidr => S::BadCidr,
+            _ => return None,
+        })
+    }
+
     /// Whether the code is an authoring-source compile error (`E2xxx`).
     pub fn is_source(self) -> bool {
         self.as_str().starts_with("E2")

@@ -1,64 +1,23 @@
 //! The interface check: does a content use only what a sensor build really supplies?
 //!
 //! This is the check Channel File 291 lacked: its validator compared rules with the template
-//! type's *declaration* (21 fields) rather than with what the sensor supplied (20). Here every
-//! field a rule reads is compared with the manifest of every sensor version the content
-//! targets. The sensor loader applies exactly the same rule through this function.
+//! type's *declaration* (21 fields) rather than with what the sensor supplied (20). Here the
+//! content is bound to the manifest of every sensor version it targets by the sensor's own
+//! binder ([`dcf_sensor::bind`], the function the loader calls), and each of its refusals
+//! becomes a diagnostic with a span: E3101 is E1002, E3102 E1003, E3103 E1005, E3104 E1006
+//! (`DIAGNOSTICS.md`, *One binder*). What the validator adds are warnings about what the
+//! sensor accepts but an author should know: wildcards on fields not supplied (E1004) and
+//! declarations that differ where no rule reads them (E1007, E1008).
 
 use std::collections::{BTreeMap, HashMap};
 
 use dcf_parser::layout;
-use dcf_parser::{ContentView, Match, Node, Operand, RuleView, Target, TemplateView, ValueList};
+use dcf_parser::{ContentView, RuleView, TemplateView};
+use dcf_sensor::{Reason, Refusal};
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
-
-/// How a rule uses one field of its template type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FieldUse {
-    /// Index of the first node that reads the field (not a wildcard), if any does.
-    pub(crate) read_at: Option<u32>,
-    /// Index of the first wildcard on the field, if there is one.
-    pub(crate) wildcard_at: Option<u32>,
-}
-
-/// The fields each node of a rule uses, by field index, in ascending order.
-pub(crate) fn field_uses(rule: &RuleView<'_>) -> BTreeMap<u16, FieldUse> {
-    let mut uses: BTreeMap<u16, FieldUse> = BTreeMap::new();
-    let mut note = |field: u16, node: u32, wildcard: bool| {
-        let entry = uses.entry(field).or_insert(FieldUse {
-            read_at: None,
-            wildcard_at: None,
-        });
-        let slot = if wildcard {
-            &mut entry.wildcard_at
-        } else {
-            &mut entry.read_at
-        };
-        slot.get_or_insert(node);
-    };
-    for (i, node) in (0u32..).zip(rule.expression()) {
-        match &node {
-            Node::Any { field } => note(*field, i, true),
-            Node::Exists { field } | Node::IsNull { field } | Node::Compare { field, .. } => {
-                note(*field, i, false)
-            }
-            Node::Match(m) => match_fields(m, |f| note(f, i, false)),
-            Node::And { .. } | Node::Or { .. } | Node::Not | Node::AtLeast { .. } => {}
-        }
-    }
-    uses
-}
-
-fn match_fields(m: &Match<ValueList<'_>>, mut f: impl FnMut(u16)) {
-    if let Target::Field(field) = m.target {
-        f(field);
-    }
-    if let Operand::Field(other) = m.operand {
-        f(other);
-    }
-}
 
 /// Byte ranges of the interface records, found through the parser's layout walker.
 struct InterfaceSpans {
@@ -110,148 +69,182 @@ fn at_node(d: Diagnostic, rule: &RuleView<'_>, node: u32) -> Diagnostic {
     }
 }
 
-/// Compares a content with one sensor build's manifest (spec rules `VAL-IFC-2` to `VAL-IFC-8`).
+/// The diagnostic of one interface refusal of the binder; `None` for operand refusals.
+fn refusal_diagnostic(
+    rule: &RuleView<'_>,
+    template: &TemplateView<'_>,
+    manifest: &Manifest,
+    sensor: &str,
+    r: &Refusal,
+) -> Option<Diagnostic> {
+    let field_text = |field: u16| {
+        let declared_name = template.field(field).map_or("?", |f| f.name);
+        format!("field {field} `{declared_name}`")
+    };
+    let node = r.node.unwrap_or(0);
+    Some(match &r.reason {
+        Reason::TemplateNotImplemented { template: id } => Diagnostic::new(
+            Code::TemplateNotImplemented,
+            format!(
+                "{} uses {}, which {sensor} does not implement",
+                rule_name(rule),
+                template_name(template)
+            ),
+        )
+        .at(rule.offset, dcf_parser::format::record::RULE)
+        .label(format!("template type {id} not implemented"))
+        .rule(rule.id)
+        .help(format!(
+            "raise the content's minimum sensor version above {}, or move the rule to content for sensors that implement the template type",
+            manifest.version
+        )),
+        Reason::FieldNotSupplied { field, supplied } => {
+            let declared_name = template.field(*field).map_or("?", |f| f.name);
+            at_node(
+                Diagnostic::new(
+                    Code::FieldNotSupplied,
+                    format!(
+                        "{} reads {} of {}, but {sensor} supplies only {supplied} field{} (indexes 0..={})",
+                        rule_name(rule),
+                        field_text(*field),
+                        template_name(template),
+                        if *supplied == 1 { "" } else { "s" },
+                        supplied.saturating_sub(1),
+                    ),
+                ),
+                rule,
+                node,
+            )
+            .label(format!("reads field {field}, not supplied by {sensor}"))
+            .rule(rule.id)
+            .help(format!(
+                "the interpreter on {sensor} would read past the end of the event's field array; use a wildcard for `{declared_name}`, or raise the content's minimum sensor version to one that supplies it"
+            ))
+        }
+        Reason::FieldType {
+            field,
+            declared,
+            supplied,
+        } => at_node(
+            Diagnostic::new(
+                Code::FieldTypeDiffers,
+                format!(
+                    "{} reads {} of {} as {declared}, but {sensor} supplies it as {supplied}",
+                    rule_name(rule),
+                    field_text(*field),
+                    template_name(template),
+                ),
+            ),
+            rule,
+            node,
+        )
+        .label(format!("declared {declared}, supplied {supplied}"))
+        .rule(rule.id)
+        .help("recompile the content against the manifests of the sensors it targets"),
+        Reason::FieldName {
+            field,
+            declared,
+            supplied,
+        } => at_node(
+            Diagnostic::new(
+                Code::FieldNameDiffers,
+                format!(
+                    "{} reads {} of {}, but {sensor} supplies `{supplied}` at index {field}",
+                    rule_name(rule),
+                    field_text(*field),
+                    template_name(template),
+                ),
+            ),
+            rule,
+            node,
+        )
+        .label(format!("declared `{declared}`, supplied `{supplied}`"))
+        .rule(rule.id)
+        .help("field layouts are append-only across sensor versions; recompile the content against the manifests of the sensors it targets"),
+        _ => return None,
+    })
+}
+
+/// Compares a content with one sensor build's manifest (spec rules `VAL-IFC-2` to `VAL-IFC-8`)
+/// by binding it with the sensor's binder.
 ///
 /// The caller decides which manifests apply (those whose version lies in the content's sensor
-/// range, rule `VAL-IFC-1`); this function assumes `manifest` does. For every rule:
-/// - its template type must be implemented by the sensor (E1002);
-/// - every field a node reads (any node but the wildcard `Any`), as subject or as the other
-///   field of a comparison, must be supplied: index below the sensor's field count (E1003),
-///   with the declared type (E1005) and name (E1006);
+/// range, rule `VAL-IFC-1`); this function assumes `manifest` does.
+pub fn check_interface(content: &ContentView<'_>, manifest: &Manifest) -> Vec<Diagnostic> {
+    let binding = dcf_sensor::bind(content, manifest);
+    interface_diagnostics(content, manifest, &binding.refusals)
+}
+
+/// The diagnostics of one manifest, from the binder's `refusals` of `content` against it:
+/// - a rule whose template type the sensor does not implement (E3101, shown as E1002);
+/// - a field a node reads ([`dcf_parser::Node::reads`]) at or above the sensor's field count
+///   (E3102, E1003), with another type (E3103, E1005) or name (E3104, E1006);
 /// - a field only wildcards name may be missing: the interpreter never reads it (E1004, a
 ///   warning).
 ///
 /// Declared template names (E1007) and declared fields that no rule reads (E1008) that differ
-/// from the sensor's are warnings.
-pub fn check_interface(content: &ContentView<'_>, manifest: &Manifest) -> Vec<Diagnostic> {
+/// from the sensor's are warnings. Operand refusals are reported by the operand checks, once
+/// for all manifests.
+pub(crate) fn interface_diagnostics(
+    content: &ContentView<'_>,
+    manifest: &Manifest,
+    refusals: &[Refusal],
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let sensor = manifest.display_name();
     // Built on first need: only the rare warnings about declarations point into the table.
     let mut spans: Option<InterfaceSpans> = None;
     // Fields read (not only wildcarded) by some rule, per template id.
     let mut read_fields: HashMap<u32, Vec<u16>> = HashMap::new();
+    // The binder's refusals, by rule index, in its order.
+    let mut by_rule: BTreeMap<usize, Vec<&Refusal>> = BTreeMap::new();
+    for r in refusals {
+        by_rule.entry(r.rule).or_default().push(r);
+    }
 
-    for rule in content.rules() {
+    for (index, rule) in content.rules().enumerate() {
         let template = rule.template();
+        let refused = by_rule.get(&index).map(Vec::as_slice).unwrap_or(&[]);
+        let mut wildcards: BTreeMap<u16, u32> = BTreeMap::new();
+        let mut reads: Vec<u16> = Vec::new();
+        for (i, node) in (0u32..).zip(rule.expression()) {
+            reads.extend(node.reads());
+            if let Some(field) = node.wildcard_field() {
+                wildcards.entry(field).or_insert(i);
+            }
+        }
+        for r in refused {
+            if let Some(d) = refusal_diagnostic(&rule, &template, manifest, &sensor, r) {
+                out.push(d);
+            }
+        }
         let Some(spec) = manifest.template(template.id) else {
-            out.push(
-                Diagnostic::new(
-                    Code::TemplateNotImplemented,
-                    format!(
-                        "{} uses {}, which {sensor} does not implement",
-                        rule_name(&rule),
-                        template_name(&template)
-                    ),
-                )
-                .at(rule.offset, dcf_parser::format::record::RULE)
-                .label(format!("template type {} not implemented", template.id))
-                .rule(rule.id)
-                .help(format!(
-                    "raise the content's minimum sensor version above {}, or move the rule to content for sensors that implement the template type",
-                    manifest.version
-                )),
-            );
             continue;
         };
+        read_fields.entry(template.id).or_default().extend(&reads);
         let supplied = spec.fields.len();
-        for (field, usage) in field_uses(&rule) {
-            let declared = template.field(field);
-            let declared_name = declared.map_or("?", |f| f.name);
-            let field_text = format!("field {field} `{declared_name}`");
-            match usage.read_at {
-                Some(node) if usize::from(field) >= supplied => {
-                    out.push(
-                        at_node(
-                            Diagnostic::new(
-                                Code::FieldNotSupplied,
-                                format!(
-                                    "{} reads {field_text} of {}, but {sensor} supplies only {supplied} field{} (indexes 0..={})",
-                                    rule_name(&rule),
-                                    template_name(&template),
-                                    if supplied == 1 { "" } else { "s" },
-                                    supplied.saturating_sub(1),
-                                ),
-                            ),
-                            &rule,
-                            node,
-                        )
-                        .label(format!("reads field {field}, not supplied by {sensor}"))
-                        .rule(rule.id)
-                        .help(format!(
-                            "the interpreter on {sensor} would read past the end of the event's field array; use a wildcard for `{declared_name}`, or raise the content's minimum sensor version to one that supplies it"
-                        )),
-                    );
-                }
-                Some(node) => {
-                    read_fields.entry(template.id).or_default().push(field);
-                    if let (Some(d), Some(s)) = (declared, spec.fields.get(usize::from(field))) {
-                        if d.kind != s.kind {
-                            out.push(
-                                at_node(
-                                    Diagnostic::new(
-                                        Code::FieldTypeDiffers,
-                                        format!(
-                                            "{} reads {field_text} of {} as {}, but {sensor} supplies it as {}",
-                                            rule_name(&rule),
-                                            template_name(&template),
-                                            d.kind,
-                                            s.kind
-                                        ),
-                                    ),
-                                    &rule,
-                                    node,
-                                )
-                                .label(format!("declared {}, supplied {}", d.kind, s.kind))
-                                .rule(rule.id)
-                                .help("recompile the content against the manifests of the sensors it targets"),
-                            );
-                        }
-                        if d.name != s.name {
-                            out.push(
-                                at_node(
-                                    Diagnostic::new(
-                                        Code::FieldNameDiffers,
-                                        format!(
-                                            "{} reads {field_text} of {}, but {sensor} supplies `{}` at index {field}",
-                                            rule_name(&rule),
-                                            template_name(&template),
-                                            s.name
-                                        ),
-                                    ),
-                                    &rule,
-                                    node,
-                                )
-                                .label(format!("declared `{}`, supplied `{}`", d.name, s.name))
-                                .rule(rule.id)
-                                .help("field layouts are append-only across sensor versions; recompile the content against the manifests of the sensors it targets"),
-                            );
-                        }
-                    }
-                }
-                None => {
-                    if let Some(node) = usage.wildcard_at
-                        && usize::from(field) >= supplied
-                    {
-                        out.push(
-                            at_node(
-                                Diagnostic::new(
-                                    Code::WildcardFieldNotSupplied,
-                                    format!(
-                                        "{} has a wildcard on {field_text} of {}, which {sensor} does not supply (it supplies {supplied})",
-                                        rule_name(&rule),
-                                        template_name(&template),
-                                    ),
-                                ),
-                                &rule,
-                                node,
-                            )
-                            .label(format!("wildcard on field {field}, not supplied by {sensor}"))
-                            .rule(rule.id)
-                            .help("the interpreter never reads a wildcard's field, so this is safe today; a non-wildcard criterion on this field would be rejected"),
-                        );
-                    }
-                }
+        for (field, node) in wildcards {
+            if usize::from(field) < supplied || reads.contains(&field) {
+                continue;
             }
+            let declared_name = template.field(field).map_or("?", |f| f.name);
+            out.push(
+                at_node(
+                    Diagnostic::new(
+                        Code::WildcardFieldNotSupplied,
+                        format!(
+                            "{} has a wildcard on field {field} `{declared_name}` of {}, which {sensor} does not supply (it supplies {supplied})",
+                            rule_name(&rule),
+                            template_name(&template),
+                        ),
+                    ),
+                    &rule,
+                    node,
+                )
+                .label(format!("wildcard on field {field}, not supplied by {sensor}"))
+                .rule(rule.id)
+                .help("the interpreter never reads a wildcard's field, so this is safe today; a non-wildcard criterion on this field would be rejected"),
+            );
         }
     }
 

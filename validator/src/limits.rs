@@ -2,14 +2,10 @@
 //! `Limits`). The format's own limits are in `dcf_parser::limits`; these come on top of them
 //! and bound what a sensor spends on one event, so that no content can starve the fleet.
 
-/// Largest compiled program of one regular expression, in bytes (`regex::RegexBuilder::size_limit`,
-/// E1102). The `regex` crate's default is 10 MiB; a sensor compiles every regex of a content,
-/// so each one gets a tenth of that.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// Largest lazy-DFA cache of one regular expression, in bytes (`dfa_size_limit`).
-pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
-/// Deepest nesting of groups and repetitions in one regular expression (`nest_limit`, E1101).
-pub const REGEX_NEST_LIMIT: u32 = 64;
+/// The regex limits are the sensor's (`dcf_sensor::limits`), defined there once: the validator
+/// judges regexes only through the sensor's binder, and re-exports them for the table in
+/// `DIAGNOSTICS.md` and for the dry run's samplers.
+pub use dcf_sensor::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
 
 /// Budget of one rule's estimated evaluation cost, in cost units (E1301).
 pub const RULE_COST_BUDGET: u64 = 10_000;

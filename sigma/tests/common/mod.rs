@@ -48,7 +48,7 @@ pub fn all_rules() -> &'static (Content, ImportReport, SensorInterface) {
 pub fn bound(content: &Content, interface: &SensorInterface) -> Ruleset {
     let bytes = content.encode().unwrap();
     let view = dcf_parser::parse(&bytes).unwrap();
-    dcf_sensor::compile(&view, interface).unwrap()
+    dcf_sensor::bind(&view, interface).into_result().unwrap()
 }
 
 /// One regression event: where it came from and its adapted fields.

@@ -1,7 +1,6 @@
-//! Contents derived from the one under test, to run parts of it in the interpreter: one rule
-//! alone (to tell which rules a sensor refuses), or one criterion per rule (to exercise every
-//! criterion on its own). They go through the real writer, parser and loader binding, so the
-//! interpreter sees them exactly as it would see a content.
+//! Contents derived from the one under test, to run parts of it in the interpreter: one
+//! criterion per rule (to exercise every criterion on its own). They go through the real
+//! writer, parser and binder, so the interpreter sees them exactly as it would see a content.
 
 use std::collections::BTreeSet;
 
@@ -13,29 +12,13 @@ use dcf_sensor::{LoadError, Ruleset, SensorInterface};
 /// whole dry run stays linear in the number of criteria.
 pub const CRITERIA_PER_CONTENT: usize = 256;
 
-/// Encodes, parses and binds a content to a sensor's interface, as the sensor's loader does
-/// after its signature, time and sequence checks.
+/// Encodes, parses and binds a derived content to a sensor's interface, as the sensor's loader
+/// does after its signature, time and sequence checks: a derived content is new bytes, so it
+/// goes through the real writer and parser. The content under test is bound from its view.
 pub fn bind(content: &Content, interface: &SensorInterface) -> Result<Ruleset, LoadError> {
     let bytes = content.encode().map_err(LoadError::Format)?;
     let view = dcf_parser::parse(&bytes).map_err(LoadError::Format)?;
-    dcf_sensor::compile(&view, interface)
-}
-
-/// The content with only the given rules (indexes into `content.rules`) and the template
-/// types they use, unsigned. Keeping only those templates keeps binding one rule alone as
-/// cheap as the rule, whatever the size of the interface.
-pub fn with_rules(content: &Content, keep: &[usize]) -> Content {
-    let rules: Vec<Rule> = keep
-        .iter()
-        .filter_map(|i| content.rules.get(*i).cloned())
-        .collect();
-    Content {
-        header: content.header,
-        templates: used_templates(content, rules.iter().map(|r| r.template)),
-        rules,
-        extensions: Vec::new(),
-        signature: None,
-    }
+    dcf_sensor::bind(&view, interface).into_result()
 }
 
 /// The content's template declarations whose ids appear in `used`, in content order.

@@ -5,9 +5,9 @@
 //! non-wildcard value on the field the sensor did not supply. A dry run does exactly that, for
 //! every rule and every criterion (`format-spec/DIAGNOSTICS.md`, *Dry runs*):
 //!
-//! 1. **Binding** (`E3xxx`): the content is bound to each sensor's interface as the loader
-//!    binds it; when the sensor refuses it, each rule is bound alone to name every refused
-//!    rule, and the rest are tested.
+//! 1. **Binding** (`E3xxx`): the content is bound to each sensor's interface by the loader's
+//!    own binder ([`dcf_sensor::bind`]), from the view already parsed; every refusal it
+//!    reports is named, and the rules that bind are tested.
 //! 2. **Criteria** (`E4001`..`E4004`): every criterion (a match, comparison, `exists` or
 //!    `is_null`; wildcards read nothing) becomes a rule of its own; for each, a probe event
 //!    whose field holds a value that satisfies it and one whose value does not (both checked
@@ -186,6 +186,8 @@ pub fn dry_run(bytes: &[u8], fleet: &[Manifest], options: &DryRunOptions) -> Dry
 
 /// What every sensor's run shares: the content, its rules' places, the criteria.
 struct Context<'c> {
+    /// The content as the parser reads it: what the binder binds, as the loader would.
+    view: &'c ContentView<'c>,
     content: &'c Content,
     /// Byte offset of each rule record, for diagnostics.
     offsets: Vec<usize>,
@@ -195,7 +197,7 @@ struct Context<'c> {
 }
 
 impl<'c> Context<'c> {
-    fn new(view: &ContentView<'_>, content: &'c Content) -> Self {
+    fn new(view: &'c ContentView<'c>, content: &'c Content) -> Self {
         let offsets: Vec<usize> = view.rules().map(|r| r.offset).collect();
         let by_id = content
             .rules
@@ -219,6 +221,7 @@ impl<'c> Context<'c> {
             }
         }
         Context {
+            view,
             content,
             offsets,
             by_id,
@@ -318,65 +321,35 @@ impl<'c> Context<'c> {
         run
     }
 
-    /// Binds the content; when the sensor refuses it, binds each rule alone to name the
-    /// refused ones, then binds the rest. Returns the ruleset and the bound rules' indexes.
+    /// Binds the content as the loader does, from the view it was read into, and names every
+    /// refusal the binder reports. Returns the ruleset of the rules that bind and their
+    /// indexes: the sensor would refuse the whole content, but the rest is still tested.
     fn bind_rules(
         &self,
         manifest: &SensorInterface,
         sensor: &str,
         findings: &mut Findings,
     ) -> (Option<Ruleset>, Vec<usize>) {
-        let all: Vec<usize> = (0..self.content.rules.len()).collect();
-        // The content as shipped, every declared template type included: the loader checks
-        // the declared interface too, not only what the rules read.
-        let whole = Content {
-            signature: None,
-            ..self.content.clone()
-        };
-        let first_error = match derive::bind(&whole, manifest) {
-            Ok(r) => return (Some(r), all),
-            Err(e) => e,
-        };
-        let mut bound = Vec::new();
-        for i in all {
-            match derive::bind(&derive::with_rules(self.content, &[i]), manifest) {
-                Ok(_) => bound.push(i),
-                Err(e) => {
-                    let (code, detail) = load_error_parts(&e);
-                    let d = self.about_rule(i, code, format!("the sensor refuses the rule: {detail}"))
-                    .help("the content uses what this sensor version does not supply; compile it for the sensors it targets, or narrow its sensor range");
-                    findings.add(Some(i), d, sensor);
-                }
-            }
-        }
-        if bound.len() == self.content.rules.len() {
-            // Every rule binds alone but not together: a whole-content limit.
-            let (code, detail) = load_error_parts(&first_error);
-            findings.add(
-                None,
-                Diagnostic::new(code, format!("the sensor refuses the content: {detail}")),
-                sensor,
-            );
-            // Nothing is bound: the sensor would run none of it.
-            return (None, Vec::new());
-        }
-        match derive::bind(&derive::with_rules(self.content, &bound), manifest) {
-            Ok(r) => (Some(r), bound),
-            Err(e) => {
-                let (code, detail) = load_error_parts(&e);
-                findings.add(
-                    None,
-                    Diagnostic::new(
-                        code,
-                        format!(
-                            "the sensor refuses the content's bindable rules together: {detail}"
-                        ),
+        let binding = dcf_sensor::bind(self.view, manifest);
+        for r in &binding.refusals {
+            let code = r.code();
+            let d = self
+                .about_rule(
+                    r.rule,
+                    code,
+                    format!(
+                        "the sensor refuses the rule: {}: {}",
+                        code.description(),
+                        r.detail
                     ),
-                    sensor,
-                );
-                (None, bound)
-            }
+                )
+                .help("the content uses what this sensor version does not supply; compile it for the sensors it targets, or narrow its sensor range");
+            findings.add(Some(r.rule), d, sensor);
         }
+        let bound: Vec<usize> = (0..self.content.rules.len())
+            .filter(|i| binding.is_bound(*i))
+            .collect();
+        (Some(binding.ruleset), bound)
     }
 
     /// Runs every criterion of the bound rules alone. Returns, per rule, the assignments that

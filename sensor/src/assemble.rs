@@ -1,138 +1,17 @@
-//! Binding a parsed content to a sensor's interface, and compiling it into programs.
-//!
-//! Binding is the check Channel File 291 lacked: before anything is evaluated, every rule's
-//! template type must be implemented by this sensor, and every field a rule reads must be one
-//! the sensor supplies, with the declared type and name. A wildcard (`Any`) reads nothing, so
-//! it binds to any field index. Matchers (regexes, globs, literal finders, CIDR blocks) are
-//! built here, once.
+//! Assembling the rules the binder accepted into one program per template type: the node
+//! arrays the interpreter walks, the leaves with their built operands, and the literal
+//! prefilter plan. Nothing here decides whether a content is accepted: that is `bind.rs`,
+//! which hands over only rules it found bindable, with their operands already built.
 
-use std::collections::BTreeMap;
+use dcf_parser::{FieldType, Match, MatchKind, Node, Target, ValueList};
 
-use dcf_parser::{
-    ContentView, FieldType, Match, MatchKind, Node, Operand, RuleView, Target, ValueList,
-};
-
-use crate::error::{LoadError, SensorCode};
 use crate::fold::fold;
 use crate::glob::Glob;
-use crate::interface::{SensorInterface, TemplateInterface};
+use crate::interface::TemplateInterface;
 use crate::limits::{LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS};
-use crate::net::Net;
+use crate::operands::Operands;
 use crate::prefilter::{Group, LiteralId, Literals, Need, plan};
-use crate::program::{
-    CompiledRule, ENode, Leaf, RuleInfo, Ruleset, Sel, TemplateProgram, TextTest,
-};
-use crate::regexes::{CompiledRegex, compile_regex};
-
-/// Binds `view` to `interface` and compiles it. Does not check signature, times or sequence:
-/// that is the loader's job; `dcf test` uses this directly to run content in this interpreter.
-pub fn compile(view: &ContentView<'_>, interface: &SensorInterface) -> Result<Ruleset, LoadError> {
-    let mut builders: BTreeMap<u32, ProgramBuilder> = interface
-        .templates
-        .iter()
-        .map(|t| (t.id, ProgramBuilder::new(t)))
-        .collect();
-    let mut rules = Vec::with_capacity(view.rule_count());
-    let mut regexes = RegexCache::default();
-    for rule in view.rules() {
-        let Some(builder) = builders.get_mut(&rule.template.id) else {
-            return Err(LoadError::new(
-                SensorCode::TemplateNotSupplied,
-                format!(
-                    "rule {} «{}» uses template type {} ({}), which sensor {} does not implement",
-                    rule.id, rule.title, rule.template.id, rule.template.name, interface.version
-                ),
-            ));
-        };
-        bind(&rule, builder.interface, interface)?;
-        let index = rules.len() as u32;
-        builder.add_rule(&rule, index, &mut regexes)?;
-        rules.push(RuleInfo {
-            id: rule.id,
-            title: rule.title.to_string(),
-            author: rule.author.to_string(),
-            severity: rule.severity,
-            action: rule.action,
-            template: rule.template.id,
-        });
-    }
-    let programs = builders.into_values().map(ProgramBuilder::finish).collect();
-    Ok(Ruleset {
-        header: *view.header(),
-        key_id: view.signature().map(|s| *s.key_id),
-        rules,
-        programs,
-        bytes_len: view.bytes().len(),
-    })
-}
-
-/// Checks every field the rule reads against what the sensor supplies.
-fn bind(
-    rule: &RuleView<'_>,
-    supplied: &TemplateInterface,
-    interface: &SensorInterface,
-) -> Result<(), LoadError> {
-    for node in rule.expression() {
-        let mut reads: [Option<u16>; 2] = [None, None];
-        match &node {
-            Node::Any { .. } => {}
-            Node::Match(Match {
-                operand: Operand::Field(other),
-                ..
-            }) => reads = [node.field(), Some(*other)],
-            _ => reads[0] = node.field(),
-        }
-        for field in reads.into_iter().flatten() {
-            let declared = rule.template.field(field);
-            let declared_name = declared.map_or("?", |f| f.name);
-            let at = |code: SensorCode, what: String| {
-                LoadError::new(
-                    code,
-                    format!(
-                        "rule {} «{}» reads field {} ({}) of template type {} ({}): {what}",
-                        rule.id,
-                        rule.title,
-                        field,
-                        declared_name,
-                        rule.template.id,
-                        rule.template.name
-                    ),
-                )
-            };
-            let Some(actual) = supplied.fields.get(usize::from(field)) else {
-                return Err(at(
-                    SensorCode::FieldNotSupplied,
-                    format!(
-                        "sensor {} supplies only {} fields",
-                        interface.version,
-                        supplied.fields.len()
-                    ),
-                ));
-            };
-            if let Some(declared) = declared {
-                if declared.kind != actual.kind {
-                    return Err(at(
-                        SensorCode::FieldTypeMismatch,
-                        format!(
-                            "declared {}, sensor {} supplies {}",
-                            declared.kind, interface.version, actual.kind
-                        ),
-                    ));
-                }
-                if declared.name != actual.name {
-                    return Err(at(
-                        SensorCode::FieldNameMismatch,
-                        format!(
-                            "sensor {} supplies `{}` at that index",
-                            interface.version, actual.name
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
+use crate::program::{CompiledRule, ENode, Leaf, Sel, TemplateProgram, TextTest};
 
 /// Whether a leaf can be answered from its field's prefilter hits: a long any-of list of
 /// non-empty case-insensitive contains literals (the prefilter scans folded text).
@@ -145,7 +24,8 @@ fn answered_by_prefilter(leaf: &Leaf) -> bool {
     } if values.len() > LINEAR_LIST_MAX && values.iter().all(|v| !v.is_empty()))
 }
 
-struct ProgramBuilder<'i> {
+/// The program of one template type, built rule by rule.
+pub(crate) struct ProgramBuilder<'i> {
     interface: &'i TemplateInterface,
     rules: Vec<CompiledRule>,
     nodes: Vec<ENode>,
@@ -159,7 +39,7 @@ struct ProgramBuilder<'i> {
 }
 
 impl<'i> ProgramBuilder<'i> {
-    fn new(interface: &'i TemplateInterface) -> Self {
+    pub(crate) fn new(interface: &'i TemplateInterface) -> Self {
         ProgramBuilder {
             interface,
             rules: Vec::new(),
@@ -188,14 +68,21 @@ impl<'i> ProgramBuilder<'i> {
         (first, popped.len() as u32, needs)
     }
 
-    fn add_rule(
+    /// The interface this program is built for.
+    pub(crate) fn interface(&self) -> &'i TemplateInterface {
+        self.interface
+    }
+
+    /// Adds rule number `index` of the ruleset: its postfix `nodes`, and for each match node
+    /// (and only those) its operands as the binder built them.
+    pub(crate) fn add_rule(
         &mut self,
-        rule: &RuleView<'_>,
+        nodes: Vec<Node<ValueList<'_>>>,
+        operands: Vec<Option<Operands>>,
         index: u32,
-        regexes: &mut RegexCache,
-    ) -> Result<(), LoadError> {
+    ) {
         let mut stack: Vec<u32> = Vec::new();
-        for node in rule.expression() {
+        for (node, operands) in nodes.into_iter().zip(operands) {
             let id = match node {
                 Node::And { children } => {
                     let (first, len, needs) = self.children_of(&mut stack, children);
@@ -238,7 +125,12 @@ impl<'i> ProgramBuilder<'i> {
                     self.leaf(Leaf::Compare { field, op, value }, Need::none())
                 }
                 Node::Match(m) => {
-                    let (leaf, group) = build_match(&m, rule, &mut self.literals, regexes)?;
+                    let Some(operands) = operands else {
+                        // The binder builds the operands of every match node it accepts.
+                        self.push(ENode::Const(false), Need::Never);
+                        continue;
+                    };
+                    let (leaf, group) = build_match(&m, operands, &mut self.literals);
                     // Such a leaf's group is the ids of its values, in order (`values_group`).
                     if answered_by_prefilter(&leaf)
                         && let Some(ids) = &group
@@ -252,7 +144,6 @@ impl<'i> ProgramBuilder<'i> {
         }
         let root = stack.pop().unwrap_or(u32::MAX);
         self.rules.push(CompiledRule { index, root });
-        Ok(())
     }
 
     fn leaf(&mut self, leaf: Leaf, need: Need) -> u32 {
@@ -267,7 +158,8 @@ impl<'i> ProgramBuilder<'i> {
             .map_or_else(Need::none, |n| std::mem::replace(n, Need::none()))
     }
 
-    fn finish(mut self) -> TemplateProgram {
+    /// The finished program, with its prefilter plan.
+    pub(crate) fn finish(mut self) -> TemplateProgram {
         let roots: Vec<u32> = self.rules.iter().map(|r| r.root).collect();
         let needs = roots.into_iter().map(|root| self.take_need(root)).collect();
         let answered_ids: Vec<LiteralId> = self
@@ -337,10 +229,6 @@ impl<'i> ProgramBuilder<'i> {
     }
 }
 
-fn rejected(code: SensorCode, rule: &RuleView<'_>, what: String) -> LoadError {
-    LoadError::new(code, format!("rule {} «{}»: {what}", rule.id, rule.title))
-}
-
 /// The literal group of a leaf over `values` (in comparison form; `folded` if already folded):
 /// any one value for all-of, every value for any-of; none when some needed value gives no
 /// literal.
@@ -372,111 +260,54 @@ fn values_group<S: AsRef<str>>(
     Some(values.iter().map(|v| intern(v.as_ref())).collect())
 }
 
-/// The regexes built so far in one load, by pattern and case-insensitivity: SigmaHQ's 171
-/// regex operands hold 118 distinct patterns, and a compiled regex is shared by cloning.
-type RegexCache = foldhash::HashMap<(Box<str>, bool), CompiledRegex>;
-
+/// The leaf of a match node and its literal group, from the operands the binder built.
 fn build_match(
     m: &Match<ValueList<'_>>,
-    rule: &RuleView<'_>,
+    operands: Operands,
     literals: &mut Literals,
-    regexes: &mut RegexCache,
-) -> Result<(Leaf, Option<Group>), LoadError> {
+) -> (Leaf, Option<Group>) {
     let sel = match m.target {
         Target::Field(f) => Sel::Field(f),
         Target::Keyword => Sel::Keyword,
     };
     let folded = !m.case_sensitive;
-    let values: Vec<&str> = match &m.operand {
-        Operand::Field(other) => {
-            let field = match m.target {
-                Target::Field(f) => f,
-                Target::Keyword => 0,
-            };
-            return Ok((
-                Leaf::FieldRef {
-                    field,
-                    other: *other,
-                    kind: m.kind,
-                    folded,
-                },
-                None,
-            ));
-        }
-        Operand::Values(list) => list.iter().collect(),
-    };
-    // Each value once, in comparison form; the leaf takes ownership (no copy per value).
-    let prepared: Vec<Box<str>> = values
-        .iter()
-        .map(|v| {
-            if folded && m.kind != MatchKind::Regex {
-                fold(v).into_boxed_str()
-            } else {
-                Box::from(*v)
-            }
-        })
-        .collect();
     let text = |test: TextTest| Leaf::Text {
         sel,
         folded: folded && m.kind != MatchKind::Regex,
         all_of: m.all_of,
         test,
     };
-    let many = !m.all_of && prepared.len() > LINEAR_LIST_MAX;
-    Ok(match m.kind {
-        MatchKind::Equals => {
+    match operands {
+        Operands::FieldRef { field, other } => (
+            Leaf::FieldRef {
+                field,
+                other,
+                kind: m.kind,
+                folded,
+            },
+            None,
+        ),
+        Operands::Texts(prepared) => {
             let group = values_group(sel, &prepared, m.all_of, folded, literals);
-            let test = if many {
-                TextTest::EqualsSet(prepared.into_iter().collect::<foldhash::HashSet<_>>())
-            } else {
-                TextTest::Equals(prepared)
+            let many = !m.all_of && prepared.len() > LINEAR_LIST_MAX;
+            let test = match m.kind {
+                MatchKind::Equals if many => {
+                    TextTest::EqualsSet(prepared.into_iter().collect::<foldhash::HashSet<_>>())
+                }
+                MatchKind::Equals => TextTest::Equals(prepared),
+                // Long any-of lists are answered from the prefilter's hits (`finish`).
+                MatchKind::StartsWith => TextTest::StartsWith(prepared),
+                MatchKind::EndsWith => TextTest::EndsWith(prepared),
+                _ => TextTest::Contains(prepared),
             };
             (text(test), group)
         }
-        // Long any-of lists are answered from the prefilter's hits (`finish`).
-        MatchKind::Contains => {
-            let group = values_group(sel, &prepared, m.all_of, folded, literals);
-            (text(TextTest::Contains(prepared)), group)
-        }
-        MatchKind::StartsWith => {
-            let group = values_group(sel, &prepared, m.all_of, folded, literals);
-            (text(TextTest::StartsWith(prepared)), group)
-        }
-        MatchKind::EndsWith => {
-            let group = values_group(sel, &prepared, m.all_of, folded, literals);
-            (text(TextTest::EndsWith(prepared)), group)
-        }
-        MatchKind::Glob => {
-            let mut globs = Vec::with_capacity(prepared.len());
-            for pattern in &prepared {
-                globs.push(Glob::parse(pattern).map_err(|e| {
-                    rejected(SensorCode::BadGlob, rule, format!("glob `{pattern}`: {e}"))
-                })?);
-            }
+        Operands::Globs(globs) => {
             let runs: Vec<&str> = globs.iter().map(Glob::longest_literal).collect();
             let group = values_group(sel, &runs, m.all_of, folded, literals);
             (text(TextTest::Globs(globs)), group)
         }
-        MatchKind::Regex => {
-            let mut compiled = Vec::with_capacity(prepared.len());
-            for pattern in &prepared {
-                let key = (pattern.clone(), folded);
-                let regex = match regexes.get(&key) {
-                    Some(built) => built.clone(),
-                    None => {
-                        let built = compile_regex(pattern, folded).map_err(|e| {
-                            rejected(
-                                SensorCode::BadRegex,
-                                rule,
-                                format!("regex `{pattern}`: {e}"),
-                            )
-                        })?;
-                        regexes.insert(key, built.clone());
-                        built
-                    }
-                };
-                compiled.push(regex);
-            }
+        Operands::Regexes(compiled) => {
             // Each regex's required literals (already folded); any-of needs one of any
             // regex's, all-of the first regex's that has some.
             let mut group = Group::new();
@@ -497,25 +328,13 @@ fn build_match(
             let patterns = compiled.into_iter().map(|c| c.regex).collect();
             (text(TextTest::Patterns(patterns)), group)
         }
-        MatchKind::Cidr => {
-            let field = match m.target {
-                Target::Field(f) => f,
-                Target::Keyword => 0,
-            };
-            let mut nets = Vec::with_capacity(prepared.len());
-            for v in &values {
-                nets.push(Net::parse(v).ok_or_else(|| {
-                    rejected(SensorCode::BadCidr, rule, format!("CIDR operand `{v}`"))
-                })?);
-            }
-            (
-                Leaf::Cidr {
-                    field,
-                    all_of: m.all_of,
-                    nets,
-                },
-                None,
-            )
-        }
-    })
+        Operands::Nets { field, nets } => (
+            Leaf::Cidr {
+                field,
+                all_of: m.all_of,
+                nets,
+            },
+            None,
+        ),
+    }
 }
