@@ -1,5 +1,6 @@
 #!/bin/bash -eu
 # ClusterFuzzLite / OSS-Fuzz build: the same targets, dictionary and seeds as fuzz/smoke.sh.
+# The only copy of the build: .clusterfuzzlite/build.sh execs this script.
 cd "$SRC/dcf"
 source fuzz/seeds.sh
 cargo fuzz build --fuzz-dir fuzz --features fuzzing -O --debug-assertions

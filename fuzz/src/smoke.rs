@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::PathBuf;
 
+use dcf_test_support::Rng;
+
 use super::mutate::{fix_digest, mutate};
 use super::{
     compile_source_target, flat_json_target, load_and_eval_target, parse_target, roundtrip_target,
@@ -28,35 +30,24 @@ fn seeds() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// xorshift64*, deterministic across runs.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// A byte-level stand-in for libFuzzer's mutator: flips, overwrites, truncates.
 fn flip(rng: &mut Rng) -> impl FnMut(&mut Vec<u8>, usize) + '_ {
     move |data: &mut Vec<u8>, max: usize| {
         if data.is_empty() {
-            data.push(rng.next() as u8);
+            data.push(rng.next_u64() as u8);
             return;
         }
-        match rng.next() % 3 {
+        match rng.next_u64() % 3 {
             0 => {
-                let i = (rng.next() as usize) % data.len();
-                data[i] ^= 1 << (rng.next() % 8);
+                let i = (rng.next_u64() as usize) % data.len();
+                data[i] ^= 1 << (rng.next_u64() % 8);
             }
             1 => {
-                let i = (rng.next() as usize) % data.len();
-                data[i] = rng.next() as u8;
+                let i = (rng.next_u64() as usize) % data.len();
+                data[i] = rng.next_u64() as u8;
             }
             _ => {
-                let keep = (rng.next() as usize) % data.len();
+                let keep = (rng.next_u64() as usize) % data.len();
                 data.truncate(keep.min(max));
             }
         }
@@ -66,17 +57,17 @@ fn flip(rng: &mut Rng) -> impl FnMut(&mut Vec<u8>, usize) + '_ {
 /// Inputs for a target: random byte strings, and the valid corpus mutated by our mutator.
 fn inputs(count: usize, seed: u64) -> Vec<Vec<u8>> {
     let seeds = seeds();
-    let mut rng = Rng(seed);
-    let mut byte_rng = Rng(seed ^ 0xabcdef);
+    let mut rng = Rng::new(seed);
+    let mut byte_rng = Rng::new(seed ^ 0xabcdef);
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
         if i % 4 == 0 {
-            let len = (rng.next() % 512) as usize;
-            out.push((0..len).map(|_| rng.next() as u8).collect());
+            let len = (rng.next_u64() % 512) as usize;
+            out.push((0..len).map(|_| rng.next_u64() as u8).collect());
         } else {
-            let mut data = seeds[(rng.next() as usize) % seeds.len()].clone();
-            for _ in 0..1 + rng.next() % 4 {
-                let s = rng.next() as u32;
+            let mut data = seeds[(rng.next_u64() as usize) % seeds.len()].clone();
+            for _ in 0..1 + rng.next_u64() % 4 {
+                let s = rng.next_u64() as u32;
                 mutate(&mut data, 1 << 20, s, &mut flip(&mut byte_rng));
             }
             out.push(data);
@@ -113,10 +104,10 @@ fn parse_smoke() {
 
 #[test]
 fn roundtrip_smoke() {
-    let mut rng = Rng(2);
+    let mut rng = Rng::new(2);
     for _ in 0..300 {
-        let len = (rng.next() % 4096) as usize;
-        let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let len = (rng.next_u64() % 4096) as usize;
+        let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         roundtrip_target(&data);
     }
 }
@@ -206,12 +197,12 @@ fn compile_source_smoke() {
     );
     assert!(dcf >= 1, "the dcf example sources must compile");
     // Byte-level mutations of the seeds: truncations, flips, overwrites.
-    let mut rng = Rng(7);
-    let mut byte_rng = Rng(8);
+    let mut rng = Rng::new(7);
+    let mut byte_rng = Rng::new(8);
     for i in 0..300 {
         let mut data = seeds[i % seeds.len()].clone();
         let mut edit = flip(&mut byte_rng);
-        for _ in 0..1 + rng.next() % 8 {
+        for _ in 0..1 + rng.next_u64() % 8 {
             edit(&mut data, 1 << 16);
         }
         compile_source_target(&data);
@@ -252,13 +243,13 @@ fn flat_json_smoke() {
     println!("flat_json: {accepted} of {} seeds accepted", seeds.len());
     assert_eq!(accepted, seeds.len(), "every seed line is a JSON object");
     // Byte-level mutations (truncations, flips, overwrites): both answers must occur.
-    let mut rng = Rng(9);
-    let mut byte_rng = Rng(10);
+    let mut rng = Rng::new(9);
+    let mut byte_rng = Rng::new(10);
     let (mut mutants, mut mutants_accepted) = (0, 0);
     for i in 0..2000 {
         let mut data = seeds[i % seeds.len()].clone();
         let mut edit = flip(&mut byte_rng);
-        for _ in 0..1 + rng.next() % 3 {
+        for _ in 0..1 + rng.next_u64() % 3 {
             edit(&mut data, 1 << 16);
         }
         mutants += 1;
@@ -277,14 +268,14 @@ fn flat_json_smoke() {
 
 #[test]
 fn mutator_keeps_the_digest_valid() {
-    let mut rng = Rng(4);
-    let mut byte_rng = Rng(5);
+    let mut rng = Rng::new(4);
+    let mut byte_rng = Rng::new(5);
     for seed in seeds() {
         let mut data = seed.clone();
         mutate(
             &mut data,
             1 << 20,
-            rng.next() as u32,
+            rng.next_u64() as u32,
             &mut flip(&mut byte_rng),
         );
         let mut fixed = data.clone();

@@ -10,6 +10,7 @@ use dcf_parser::{
     Severity, Target, parse,
 };
 use dcf_sensor::{Event, Ruleset, Scratch, SensorInterface, Value, bind};
+use dcf_test_support::Rng;
 
 fn interface_of(content: &Content) -> SensorInterface {
     let bytes = content.encode().unwrap();
@@ -24,7 +25,7 @@ fn interface_of(content: &Content) -> SensorInterface {
 }
 
 fn load_corpus(stem: &str) -> Ruleset {
-    let path = dcf_conformance::repo_root().join(format!("corpus/valid/{stem}.dcf"));
+    let path = dcf_test_support::repo_root().join(format!("corpus/valid/{stem}.dcf"));
     let bytes = fs::read(path).unwrap();
     let view = parse(&bytes).unwrap();
     bind(&view, &interface_of(&Content::from_view(&view)))
@@ -202,24 +203,6 @@ fn numeric_boolean_keyword_field_ref_and_presence() {
     );
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 const WORDS: &[&str] = &[
     "cmd",
     "EXE",
@@ -321,7 +304,7 @@ fn random_expression(rng: &mut Rng, depth: u32, out: &mut Vec<Node<Vec<String>>>
 
 #[test]
 fn prefilter_never_changes_a_result() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let rules: Vec<Rule> = (0..400u32)
         .map(|i| {
             let mut expression = Vec::new();

@@ -4,25 +4,12 @@ use std::collections::BTreeMap;
 
 use dcf_sensor::SensorCode;
 use dcf_sensor::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
-
-fn table_rows(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .filter(|l| l.starts_with('|'))
-        .map(|l| {
-            l.trim()
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .collect()
-}
+use dcf_test_support::{Cells, repo_root, table_rows};
 
 #[test]
 fn code_table_matches_sensor_codes() {
-    let text = std::fs::read_to_string(dcf_conformance::repo_root().join("format-spec/LOADER.md"))
-        .unwrap();
-    let rows: BTreeMap<String, String> = table_rows(&text)
+    let text = std::fs::read_to_string(repo_root().join("format-spec/LOADER.md")).unwrap();
+    let rows: BTreeMap<String, String> = table_rows(&text, Cells::Trimmed)
         .into_iter()
         .filter(|r| r.len() == 3 && r[0].starts_with("E3"))
         .map(|r| (r[0].clone(), r[2].clone()))
@@ -44,9 +31,8 @@ fn code_table_matches_sensor_codes() {
 
 #[test]
 fn limits_table_matches_limits_module() {
-    let text = std::fs::read_to_string(dcf_conformance::repo_root().join("format-spec/LOADER.md"))
-        .unwrap();
-    let rows: BTreeMap<String, String> = table_rows(&text)
+    let text = std::fs::read_to_string(repo_root().join("format-spec/LOADER.md")).unwrap();
+    let rows: BTreeMap<String, String> = table_rows(&text, Cells::Trimmed)
         .into_iter()
         .filter(|r| r.len() == 2 && r[0].starts_with("REGEX_"))
         .map(|r| (r[0].clone(), r[1].clone()))

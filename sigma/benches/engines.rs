@@ -22,6 +22,7 @@ use dcf_sensor::{Channels, Event, LoaderConfig, Ruleset, Scratch, Sensor, Sensor
 use dcf_sigma::adapter::{OwnedValue, WindowsEvent, borrow_values, json_stream};
 use dcf_sigma::flat_json::{JsonBuffers, Projector, reuse_fields};
 use dcf_sigma::{ImportOptions, compile_paths};
+use dcf_test_support::Rng;
 use serde_json::{Map, Value as Json, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -123,20 +124,6 @@ fn regression_events() -> Vec<Json> {
     out
 }
 
-/// xorshift64*: the benign stream is the same in every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
-        list[(self.next() % list.len() as u64) as usize]
-    }
-}
-
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 
 /// Benign Sysmon events: process creation (1), network connection (3), file creation (11),
@@ -211,11 +198,11 @@ fn benign_events(count: usize) -> Vec<Json> {
         ("10.20.0.5", "fileserver.corp.local", 445),
         ("140.82.121.4", "github.com", 443),
     ];
-    let mut rng = Rng(0x0291_0719);
+    let mut rng = Rng::new(0x0291_0719);
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
-        let (image, command) = images[(rng.next() % images.len() as u64) as usize];
-        let pid = 1000 + rng.next() % 30_000;
+        let (image, command) = images[(rng.next_u64() % images.len() as u64) as usize];
+        let pid = 1000 + rng.next_u64() % 30_000;
         let base = json!({
             "Channel": SYSMON,
             "Provider_Name": "Microsoft-Windows-Sysmon",
@@ -240,15 +227,15 @@ fn benign_events(count: usize) -> Vec<Json> {
                 set("IntegrityLevel", json!("Medium"));
                 set("ParentImage", json!(rng.pick(&parents)));
                 set("ParentCommandLine", json!("C:\\Windows\\Explorer.EXE"));
-                set("ParentProcessId", json!(400 + rng.next() % 9000));
+                set("ParentProcessId", json!(400 + rng.next_u64() % 9000));
                 set(
                     "Hashes",
                     json!(format!(
                         "SHA256={:016X}{:016X}{:016X}{:016X}",
-                        rng.next(),
-                        rng.next(),
-                        rng.next(),
-                        rng.next()
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64()
                     )),
                 );
                 set(
@@ -259,12 +246,12 @@ fn benign_events(count: usize) -> Vec<Json> {
                 set("Product", json!("Microsoft® Windows® Operating System"));
             }
             1 => {
-                let (ip, host, port) = hosts[(rng.next() % hosts.len() as u64) as usize];
+                let (ip, host, port) = hosts[(rng.next_u64() % hosts.len() as u64) as usize];
                 set("EventID", json!(3));
                 set("Protocol", json!("tcp"));
                 set("Initiated", json!("true"));
                 set("SourceIp", json!("10.20.3.41"));
-                set("SourcePort", json!(49152 + rng.next() % 16000));
+                set("SourcePort", json!(49152 + rng.next_u64() % 16000));
                 set("DestinationIp", json!(ip));
                 set("DestinationHostname", json!(host));
                 set("DestinationPort", json!(port));
@@ -276,7 +263,7 @@ fn benign_events(count: usize) -> Vec<Json> {
                     json!(format!(
                         "{}f_{:06x}.tmp",
                         rng.pick(&folders),
-                        rng.next() % 0xffffff
+                        rng.next_u64() % 0xffffff
                     )),
                 );
                 set("CreationUtcTime", json!("2026-11-24 01:02:03.456"));
@@ -287,7 +274,7 @@ fn benign_events(count: usize) -> Vec<Json> {
                 set("TargetObject", json!(rng.pick(&keys)));
                 set(
                     "Details",
-                    json!(format!("DWORD (0x{:08x})", rng.next() % 0xffff)),
+                    json!(format!("DWORD (0x{:08x})", rng.next_u64() % 0xffff)),
                 );
             }
         }

@@ -1037,6 +1037,7 @@ mod tests {
     use crate::json_reference::{Members, OwnedScalar, reference_fields};
     use crate::logsource::field_name;
     use dcf_sensor::{FieldInterface, TemplateInterface};
+    use dcf_test_support::Rng;
 
     fn interface() -> SensorInterface {
         let t = |id: u32, name: &str, fields: &[(&str, FieldType)]| TemplateInterface {
@@ -1184,26 +1185,6 @@ mod tests {
         fields.iter().map(|(n, v)| (n.as_str(), v)).collect()
     }
 
-    /// xorshift64*: the same lines in every run.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
-            list[self.below(list.len())]
-        }
-        fn chance(&mut self, one_in: usize) -> bool {
-            self.below(one_in) == 0
-        }
-    }
-
     const WHITESPACE: &[&str] = &["", "", "", " ", "  ", "\t", "\n", "\r\n", " \t "];
 
     /// Pieces of string contents: plain text, every escape, raw non-ASCII, and (rarely) what
@@ -1333,7 +1314,7 @@ mod tests {
                 if rng.chance(2) {
                     out.push_str(rng.pick(NUMBERS));
                 } else {
-                    let n = rng.next() as i64 >> rng.below(64);
+                    let n = rng.next_u64() as i64 >> rng.below(64);
                     out.push_str(&n.to_string());
                     if rng.chance(3) {
                         out.push_str(&format!(".{}", rng.below(1000)));
@@ -1492,7 +1473,7 @@ mod tests {
 
     #[test]
     fn accepts_and_reads_what_serde_json_does() {
-        let mut rng = Rng(0x5eed_f1a7_1503_0001);
+        let mut rng = Rng::new(0x5eed_f1a7_1503_0001);
         let mut buffers = JsonBuffers::new();
         let (mut accepted, mut total) = (0, 0);
         for _ in 0..40_000 {

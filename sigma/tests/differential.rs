@@ -9,19 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dcf_sensor::{Event, Scratch};
 use dcf_sigma::adapter::borrow_values;
+use dcf_test_support::{Cells, table_rows};
 
 /// `(rule id, event name)` pairs listed in the documentation's table.
 fn documented() -> BTreeSet<(String, String)> {
     let text = std::fs::read_to_string(common::repo_root().join("sigma/DIFFERENTIAL.md")).unwrap();
-    text.lines()
-        .filter(|l| l.starts_with('|'))
-        .map(|l| {
-            l.trim()
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().trim_matches('`').to_string())
-                .collect::<Vec<_>>()
-        })
+    table_rows(&text, Cells::Unquoted)
+        .into_iter()
         .filter(|cells| cells.len() >= 5 && cells[0].len() == 36 && cells[0].contains('-'))
         .map(|cells| (cells[0].clone(), cells[1].clone()))
         .collect()

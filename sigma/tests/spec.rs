@@ -5,21 +5,16 @@ mod common;
 use std::collections::BTreeMap;
 
 use dcf_sigma::Code;
+use dcf_test_support::{Cells, table_rows};
 
 #[test]
 fn code_table_matches_the_crate() {
     let text = std::fs::read_to_string(common::repo_root().join("format-spec/SIGMA.md")).unwrap();
-    let rows: BTreeMap<String, (String, String)> = text
-        .lines()
-        .filter(|l| l.starts_with("| E5"))
-        .map(|l| {
-            let cells: Vec<String> = l
-                .trim()
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().to_string())
-                .collect();
-            assert_eq!(cells.len(), 3, "{l}");
+    let rows: BTreeMap<String, (String, String)> = table_rows(&text, Cells::Trimmed)
+        .into_iter()
+        .filter(|cells| cells[0].starts_with("E5"))
+        .map(|cells| {
+            assert_eq!(cells.len(), 3, "{cells:?}");
             (cells[0].clone(), (cells[1].clone(), cells[2].clone()))
         })
         .collect();

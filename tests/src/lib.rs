@@ -8,22 +8,12 @@ pub mod forge;
 pub mod invalid;
 pub mod valid;
 
-use std::path::{Path, PathBuf};
-
 /// One generated corpus file.
 pub struct CorpusFile {
     /// Path relative to `corpus/`.
     pub path: String,
     /// Content.
     pub bytes: Vec<u8>,
-}
-
-/// The repository root (the parent of this crate).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 /// Every corpus file the generator makes: the valid files, the invalid files and the index

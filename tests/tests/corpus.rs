@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use dcf_parser::{Content, ErrorCode, parse};
 
 fn corpus() -> PathBuf {
-    dcf_conformance::repo_root().join("corpus")
+    dcf_test_support::repo_root().join("corpus")
 }
 
 fn dcf_files(dir: &Path) -> Vec<PathBuf> {

@@ -34,6 +34,7 @@ use dcf_parser::{
     Node, Operand, Rule, RuleId, SensorVersion, Severity, Signature, Target, Template, parse,
     sha256,
 };
+use dcf_test_support::repo_root;
 use serde_json::{Value, json};
 
 /// The corpus generator must put at least this many files in `corpus/valid/`.
@@ -44,10 +45,6 @@ const KAITAISTRUCT_PIN: &str = "kaitaistruct==0.11";
 
 // ---------------------------------------------------------------------------------------------
 // Tooling
-
-fn repo_root() -> PathBuf {
-    dcf_conformance::repo_root()
-}
 
 fn kaitai_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("kaitai")

@@ -13,7 +13,7 @@ fn spans(bytes: &[u8]) -> Vec<Span> {
 
 #[test]
 fn spans_are_ordered_and_in_bounds_on_every_corpus_file() {
-    let root = dcf_conformance::repo_root().join("corpus");
+    let root = dcf_test_support::repo_root().join("corpus");
     let mut seen = 0;
     for dir in ["valid", "invalid"] {
         for path in fs::read_dir(root.join(dir))

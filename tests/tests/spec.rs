@@ -6,23 +6,16 @@ use std::fs;
 
 use dcf_parser::ErrorCode;
 use dcf_parser::limits::*;
+use dcf_test_support::{Cells, repo_root, table_rows};
 
 fn spec() -> String {
-    fs::read_to_string(dcf_conformance::repo_root().join("format-spec/SPEC.md"))
-        .expect("format-spec/SPEC.md")
+    fs::read_to_string(repo_root().join("format-spec/SPEC.md")).expect("format-spec/SPEC.md")
 }
 
-/// Table rows whose first cell matches `first`, as trimmed cells.
+/// Table rows whose first cell matches `first`, as trimmed cells without backticks.
 fn rows(text: &str, first: impl Fn(&str) -> bool) -> Vec<Vec<String>> {
-    text.lines()
-        .filter(|l| l.trim_start().starts_with('|'))
-        .map(|l| {
-            l.trim()
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().trim_matches('`').to_string())
-                .collect::<Vec<_>>()
-        })
+    table_rows(text, Cells::Unquoted)
+        .into_iter()
         .filter(|cells| cells.first().is_some_and(|c| first(c)))
         .collect()
 }

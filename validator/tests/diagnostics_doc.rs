@@ -4,6 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use dcf_test_support::{Cells, table_rows};
 use dcf_validator::{Code, limits};
 
 fn doc() -> String {
@@ -17,15 +18,9 @@ fn rows(doc: &str, heading: &str) -> Vec<Vec<String>> {
         .split("\n## ")
         .find(|s| s.starts_with(heading))
         .unwrap_or_else(|| panic!("DIAGNOSTICS.md has no section `{heading}`"));
-    section
-        .lines()
-        .filter(|l| l.starts_with("| E"))
-        .map(|l| {
-            l.trim_matches('|')
-                .split(" | ")
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
+    table_rows(section, Cells::Trimmed)
+        .into_iter()
+        .filter(|cells| cells[0].starts_with('E'))
         .collect()
 }
 

@@ -5,28 +5,9 @@ mod common;
 
 use arbitrary::{Arbitrary, Unstructured};
 use dcf_parser::Content;
+use dcf_test_support::Rng;
 use dcf_validator::source::{HeaderOverrides, SourceFile, compile, decompile};
 use dcf_validator::{Options, check_interface, validate_bytes};
-
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
 
 fn options() -> Options {
     Options {
@@ -61,10 +42,10 @@ fn repair(c: &mut Content) {
 #[test]
 fn arbitrary_contents() {
     let fleet = common::load_manifests();
-    let mut rng = Rng(0x5eed_0001);
+    let mut rng = Rng::new(0x5eed_0001);
     let mut encoded = 0usize;
     for _ in 0..3000 {
-        let n = 512 + rng.below(4096);
+        let n = 512 + rng.below_or_zero(4096);
         let raw = rng.bytes(n);
         let Ok(mut content) = Content::arbitrary(&mut Unstructured::new(&raw)) else {
             continue;
@@ -123,7 +104,7 @@ fn arbitrary_contents() {
 #[test]
 fn mutated_files() {
     let fleet = common::load_manifests();
-    let mut rng = Rng(0x5eed_0002);
+    let mut rng = Rng::new(0x5eed_0002);
     let mut files = Vec::new();
     for dir in ["corpus/valid", "corpus/semantic"] {
         for e in std::fs::read_dir(common::repo_root().join(dir))
@@ -137,20 +118,20 @@ fn mutated_files() {
     }
     assert!(files.len() > 20);
     for _ in 0..3000 {
-        let mut bytes = files[rng.below(files.len())].clone();
-        match rng.below(4) {
-            0 => bytes.truncate(rng.below(bytes.len() + 1)),
+        let mut bytes = files[rng.below_or_zero(files.len())].clone();
+        match rng.below_or_zero(4) {
+            0 => bytes.truncate(rng.below_or_zero(bytes.len() + 1)),
             1 => {
-                for _ in 0..=rng.below(8) {
-                    let i = rng.below(bytes.len());
+                for _ in 0..=rng.below_or_zero(8) {
+                    let i = rng.below_or_zero(bytes.len());
                     if let Some(b) = bytes.get_mut(i) {
-                        *b = rng.next() as u8;
+                        *b = rng.next_u64() as u8;
                     }
                 }
             }
             2 => {
-                let at = rng.below(bytes.len() + 1);
-                let n = rng.below(64);
+                let at = rng.below_or_zero(bytes.len() + 1);
+                let n = rng.below_or_zero(64);
                 let extra = rng.bytes(n);
                 bytes.splice(at..at, extra);
             }
@@ -161,8 +142,8 @@ fn mutated_files() {
                     .map(|f| f.digested_bytes().len())
                     .unwrap_or(0);
                 if digest_at > 56 {
-                    let i = 56 + rng.below(digest_at - 56);
-                    bytes[i] = rng.next() as u8;
+                    let i = 56 + rng.below_or_zero(digest_at - 56);
+                    bytes[i] = rng.next_u64() as u8;
                     let digest = dcf_parser::sha256(&bytes[..digest_at]);
                     bytes[digest_at..digest_at + 32].copy_from_slice(&digest);
                 }
@@ -200,27 +181,27 @@ fn mutated_sources() {
         .map(|m| (m.version.to_string(), m))
         .collect();
     let alphabet: Vec<char> = ":-[]{}\"'\n #&*!|>\\,0123456789abcxyzé\t".chars().collect();
-    let mut rng = Rng(0x5eed_0003);
+    let mut rng = Rng::new(0x5eed_0003);
     let mut compiled_ok = 0;
     for _ in 0..1500 {
-        let mut chars: Vec<char> = texts[rng.below(texts.len())].chars().collect();
-        for _ in 0..=rng.below(4) {
-            let at = rng.below(chars.len() + 1);
-            match rng.below(3) {
+        let mut chars: Vec<char> = texts[rng.below_or_zero(texts.len())].chars().collect();
+        for _ in 0..=rng.below_or_zero(4) {
+            let at = rng.below_or_zero(chars.len() + 1);
+            match rng.below_or_zero(3) {
                 0 => {
-                    let end = (at + rng.below(12)).min(chars.len());
+                    let end = (at + rng.below_or_zero(12)).min(chars.len());
                     chars.drain(at..end);
                 }
                 1 => {
-                    for _ in 0..=rng.below(6) {
-                        let c = alphabet[rng.below(alphabet.len())];
+                    for _ in 0..=rng.below_or_zero(6) {
+                        let c = alphabet[rng.below_or_zero(alphabet.len())];
                         chars.insert(at.min(chars.len()), c);
                     }
                 }
                 _ => {
-                    let end = (at + rng.below(40)).min(chars.len());
+                    let end = (at + rng.below_or_zero(40)).min(chars.len());
                     let copy: Vec<char> = chars[at..end].to_vec();
-                    let to = rng.below(chars.len() + 1);
+                    let to = rng.below_or_zero(chars.len() + 1);
                     chars.splice(to..to, copy);
                 }
             }

@@ -10,13 +10,7 @@ use dcf_parser::Content;
 use dcf_sensor::{Ruleset, SensorInterface};
 use dcf_sigma::{ImportOptions, ImportReport};
 
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
-}
+pub use dcf_test_support::repo_root;
 
 /// SigmaHQ's data: `shared/sigma` beside the repository.
 pub fn sigma_dir() -> PathBuf {

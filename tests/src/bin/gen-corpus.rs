@@ -4,7 +4,7 @@ use std::fs;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let root = dcf_conformance::repo_root().join("corpus");
+    let root = dcf_test_support::repo_root().join("corpus");
     for dir in ["valid", "invalid"] {
         let dir = root.join(dir);
         if let Ok(entries) = fs::read_dir(&dir) {

@@ -9,13 +9,7 @@ use ed25519_dalek::SigningKey;
 /// The time every corpus case is validated at: 2027-01-15T08:00:00Z.
 pub const NOW: u64 = 1_800_000_000;
 
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
-}
+pub use dcf_test_support::repo_root;
 
 /// `corpus/semantic`.
 pub fn corpus_dir() -> PathBuf {
