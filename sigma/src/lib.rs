@@ -42,7 +42,7 @@ use dcf_parser::{
     Action, Attribute, Content, Field, Header, Node, Rule, RuleId, SensorVersion, Severity,
     Template,
 };
-use dcf_sensor::{SensorInterface, TemplateInterface};
+use dcf_sensor::{SensorCode, SensorInterface, TemplateInterface};
 use serde::Serialize;
 
 pub use codes::Code;
@@ -172,6 +172,40 @@ pub struct Targets<'m> {
 }
 
 impl<'m> Targets<'m> {
+    /// The first refusal of the sensor's binder ([`dcf_sensor::bind`]) of the content `bytes`
+    /// on any target, as the importer's code: E3101 is E5201, E3102 E5202, E3103 and E3104
+    /// E5203, E3201 E5403, E3202 and E3203 E5402.
+    fn refusal(&self, bytes: &[u8]) -> Option<Failure> {
+        let view = match dcf_parser::parse(bytes) {
+            Ok(view) => view,
+            Err(e) => {
+                return Some(Failure::new(
+                    Code::FormatLimit,
+                    format!("the compiled rule does not read back: {e}"),
+                ));
+            }
+        };
+        self.manifests.iter().find_map(|m| {
+            let binding = dcf_sensor::bind(&view, m);
+            let first = binding.refusals.first()?;
+            let code = match first.code() {
+                SensorCode::TemplateNotSupplied => Code::LogSourceNotSupplied,
+                SensorCode::FieldNotSupplied => Code::FieldNotSupplied,
+                SensorCode::BadRegex => Code::UnsupportedRegex,
+                SensorCode::BadGlob | SensorCode::BadCidr => Code::BadModifierUse,
+                _ => Code::FieldLayoutDiffers,
+            };
+            Some(Failure::new(
+                code,
+                format!(
+                    "sensor {} refuses the compiled rule: {}",
+                    m.display_name(),
+                    first
+                ),
+            ))
+        })
+    }
+
     /// Targets these manifests (at least one), lowest version first.
     pub fn new(manifests: &'m [SensorInterface]) -> Result<Targets<'m>, ImportError> {
         if manifests.is_empty() {
@@ -522,15 +556,24 @@ pub fn compile_sources(
             extensions: Vec::new(),
             signature: None,
         };
-        if let Err(e) = trial.encode() {
-            report.skipped.push(skip(
-                Some(id_text),
-                Some(output.rule.title.clone()),
-                Failure::new(
-                    Code::FormatLimit,
-                    format!("the compiled rule is refused by the writer: {e}"),
-                ),
-            ));
+        let bytes = match trial.encode() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.skipped.push(skip(
+                    Some(id_text),
+                    Some(output.rule.title.clone()),
+                    Failure::new(
+                        Code::FormatLimit,
+                        format!("the compiled rule is refused by the writer: {e}"),
+                    ),
+                ));
+                continue;
+            }
+        };
+        // The sensor's own binding decision, on every targeted sensor: a rule the importer
+        // built that some target would refuse is left out with the refusal, never shipped.
+        if let Some(f) = targets.refusal(&bytes) {
+            report.skipped.push(skip(Some(id_text), Some(output.rule.title.clone()), f));
             continue;
         }
         ids.insert(output.rule.id);
