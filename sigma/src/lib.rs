@@ -573,7 +573,9 @@ pub fn compile_sources(
         // The sensor's own binding decision, on every targeted sensor: a rule the importer
         // built that some target would refuse is left out with the refusal, never shipped.
         if let Some(f) = targets.refusal(&bytes) {
-            report.skipped.push(skip(Some(id_text), Some(output.rule.title.clone()), f));
+            report
+                .skipped
+                .push(skip(Some(id_text), Some(output.rule.title.clone()), f));
             continue;
         }
         ids.insert(output.rule.id);

@@ -21,7 +21,11 @@ use dcf_validator::{AnyCode, Manifest, Options, validate_content};
 /// Every shipped manifest: the examples', the semantic corpus's and the Sigma reference.
 fn shipped_manifests() -> Vec<(String, Manifest)> {
     let mut paths: Vec<PathBuf> = Vec::new();
-    for dir in ["examples/manifests", "corpus/semantic/manifests", "sigma/manifests"] {
+    for dir in [
+        "examples/manifests",
+        "corpus/semantic/manifests",
+        "sigma/manifests",
+    ] {
         let mut here: Vec<PathBuf> = std::fs::read_dir(repo_root().join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -35,7 +39,11 @@ fn shipped_manifests() -> Vec<(String, Manifest)> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).unwrap();
-            let name = p.strip_prefix(repo_root()).unwrap_or(p).display().to_string();
+            let name = p
+                .strip_prefix(repo_root())
+                .unwrap_or(p)
+                .display()
+                .to_string();
             (name, dcf_validator::manifest::from_toml(&text).unwrap())
         })
         .collect()
@@ -130,7 +138,12 @@ fn corpus(dir: &str, tally: &mut Tally) {
         for path in &files {
             let bytes = std::fs::read(path).unwrap();
             let content = Content::from_view(&dcf_parser::parse(&bytes).unwrap());
-            compare(&format!("{} ({name})", path.display()), &content, manifest, tally);
+            compare(
+                &format!("{} ({name})", path.display()),
+                &content,
+                manifest,
+                tally,
+            );
         }
     }
 }
@@ -158,7 +171,11 @@ fn validate_and_the_loader_agree_on_the_semantic_corpus() {
         SensorCode::BadGlob,
         SensorCode::BadCidr,
     ] {
-        assert!(tally.codes.contains(&code), "no case of {code}: {:?}", tally.codes);
+        assert!(
+            tally.codes.contains(&code),
+            "no case of {code}: {:?}",
+            tally.codes
+        );
     }
 }
 
@@ -209,10 +226,20 @@ fn validate_and_the_loader_agree_on_generated_contents() {
         };
         generated += 1;
         for interface in interfaces_for(&content, &mut rng) {
-            compare(&format!("generated #{generated}"), &content, &interface, &mut tally);
+            compare(
+                &format!("generated #{generated}"),
+                &content,
+                &interface,
+                &mut tally,
+            );
         }
         let (name, manifest) = &manifests[rng.below(manifests.len())];
-        compare(&format!("generated #{generated} ({name})"), &content, manifest, &mut tally);
+        compare(
+            &format!("generated #{generated} ({name})"),
+            &content,
+            manifest,
+            &mut tally,
+        );
     }
     assert!(tally.compared >= 1600, "{} comparisons", tally.compared);
     for code in [
@@ -221,14 +248,22 @@ fn validate_and_the_loader_agree_on_generated_contents() {
         SensorCode::FieldTypeMismatch,
         SensorCode::FieldNameMismatch,
     ] {
-        assert!(tally.codes.contains(&code), "no case of {code}: {:?}", tally.codes);
+        assert!(
+            tally.codes.contains(&code),
+            "no case of {code}: {:?}",
+            tally.codes
+        );
     }
 }
 
 #[test]
 fn validate_and_the_loader_agree_on_all_of_sigmahq() {
     let rules = repo_root().join("../shared/sigma/rules");
-    assert!(rules.is_dir(), "SigmaHQ's rules are not at {}", rules.display());
+    assert!(
+        rules.is_dir(),
+        "SigmaHQ's rules are not at {}",
+        rules.display()
+    );
     let reference = dcf_validator::manifest::from_toml(
         &std::fs::read_to_string(repo_root().join("sigma/manifests/sigmahq.toml")).unwrap(),
     )
