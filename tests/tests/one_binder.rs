@@ -215,7 +215,7 @@ fn interfaces_for(content: &Content, rng: &mut Rng) -> Vec<SensorInterface> {
 
 #[test]
 fn validate_and_the_loader_agree_on_generated_contents() {
-    let mut rng = Rng::new(0x0b1d_e4);
+    let mut rng = Rng::new(0x000b_1de4);
     let mut tally = Tally::default();
     let manifests = shipped_manifests();
     let mut generated = 0usize;
