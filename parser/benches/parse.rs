@@ -18,6 +18,17 @@
 //! around one call of each and panics unless both made none. The counter adds one relaxed atomic
 //! increment per allocation, which only the `model/*` figures can feel.
 
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly;
+// the allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+#![allow(
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};

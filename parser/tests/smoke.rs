@@ -1,3 +1,14 @@
+//! Smoke test of the owned model: encode, parse and decode one content.
+
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use dcf_parser::*;
 
 fn sample() -> Content {

@@ -6,6 +6,17 @@
 //!
 //! The live heap of the loaded content is measured with a counting allocator and printed.
 
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly;
+// the allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+#![allow(
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};

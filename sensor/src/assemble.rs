@@ -53,9 +53,10 @@ impl<'i> ProgramBuilder<'i> {
     }
 
     fn push(&mut self, node: ENode, need: Need) -> u32 {
+        let id = self.nodes.len() as u32;
         self.nodes.push(node);
         self.needs.push(need);
-        (self.nodes.len() - 1) as u32
+        id
     }
 
     /// Pops `n` operands, stores them as one child range and takes their needs.
@@ -147,8 +148,8 @@ impl<'i> ProgramBuilder<'i> {
     }
 
     fn leaf(&mut self, leaf: Leaf, need: Need) -> u32 {
+        let l = self.leaves.len() as u32;
         self.leaves.push(leaf);
-        let l = (self.leaves.len() - 1) as u32;
         self.push(ENode::Leaf(l), need)
     }
 

@@ -98,6 +98,8 @@ pub(crate) struct AtomFinder {
 /// How unusual each byte is in the folded text of process, file, registry and network events:
 /// path separators, spaces and frequent letters hit everywhere and make poor atoms. A table,
 /// because a `match` per byte of every literal was a third of the time to build a finder.
+// Evaluated at compile time: an index out of range fails the build, never a sensor.
+#[allow(clippy::indexing_slicing)]
 const RARITY: [u8; 256] = {
     let mut table = [4u8; 256];
     let mut b = 0;
@@ -124,7 +126,7 @@ fn atom_key(atom: &[u8]) -> u64 {
         .iter()
         .rev()
         .fold(0u64, |key, &b| (key << 8) | u64::from(b));
-    bytes | ((atom.len() as u64 + 1) << 56)
+    bytes | ((atom.len() as u64).saturating_add(1) << 56)
 }
 
 // Keys hold an atom's bytes below bit 56.
@@ -146,12 +148,12 @@ impl WindowCounts {
     fn new<S: AsRef<[u8]>>(literals: &[S], atom_len: usize) -> WindowCounts {
         let windows: usize = literals
             .iter()
-            .map(|l| l.as_ref().len().saturating_sub(atom_len - 1))
+            .map(|l| l.as_ref().len().saturating_sub(atom_len.saturating_sub(1)))
             .sum();
         let bits = table_bits(windows.saturating_mul(2), 8, 16);
         let mut table = WindowCounts {
             counts: vec![0; 1 << bits],
-            shift: 64 - bits,
+            shift: 64u32.saturating_sub(bits),
         };
         for literal in literals {
             for window in literal.as_ref().windows(atom_len) {
@@ -291,15 +293,15 @@ impl AtomFinder {
         let filter_bits = table_bits(distinct.saturating_mul(16), 9, 24);
         let slot_bits = table_bits(distinct.saturating_mul(2), 4, 24);
         let mut finder = AtomFinder {
-            filter: vec![0; 1 << (filter_bits - 6)],
-            filter_shift: 64 - filter_bits,
+            filter: vec![0; 1 << filter_bits.saturating_sub(6)],
+            filter_shift: 64u32.saturating_sub(filter_bits),
             slots: vec![Slot::default(); 1 << slot_bits],
-            slot_shift: 64 - slot_bits,
+            slot_shift: 64u32.saturating_sub(slot_bits),
             anchors: Vec::with_capacity(keyed.len()),
             atom: AtomLength {
                 len: atom_len,
-                shift: 64 - 8 * atom_len as u32,
-                tag: (atom_len as u64 + 1) << 56,
+                shift: 64u32.saturating_sub((atom_len as u32).saturating_mul(8)),
+                tag: (atom_len as u64).saturating_add(1) << 56,
             },
             short,
             empty,
@@ -369,9 +371,10 @@ impl AtomFinder {
         let mut window = 0u64;
         let AtomLength { len, shift, tag } = self.atom;
         if !self.anchors.is_empty() {
-            for (end, &byte) in haystack.iter().enumerate() {
+            // `read` counts the bytes read so far, this one included.
+            for (read, &byte) in (1usize..).zip(haystack) {
                 window = (window >> 8) | (u64::from(byte) << 56);
-                let Some(at) = (end + 1).checked_sub(len) else {
+                let Some(at) = read.checked_sub(len) else {
                     continue;
                 };
                 let key = (window >> shift) | tag;

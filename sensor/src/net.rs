@@ -130,7 +130,8 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
     if rest == 0 {
         return true;
     }
-    let mask = 0xffu8 << (8 - rest);
+    // The top `rest` bits.
+    let mask = !(0xffu8 >> rest);
     match (a.get(full), b.get(full)) {
         (Some(x), Some(y)) => x & mask == y & mask,
         _ => false,

@@ -133,12 +133,14 @@ impl Need {
                     product = Some(match product {
                         None => groups,
                         Some(sofar) => {
-                            let mut next = Vec::with_capacity(sofar.len() * groups.len());
+                            let mut next =
+                                Vec::with_capacity(sofar.len().saturating_mul(groups.len()));
                             for left in &sofar {
                                 for right in &groups {
                                     // A literal in both stays twice: harmless in an
                                     // any-of group, and no quadratic search.
-                                    let mut union = Vec::with_capacity(left.len() + right.len());
+                                    let mut union =
+                                        Vec::with_capacity(left.len().saturating_add(right.len()));
                                     union.extend_from_slice(left);
                                     union.extend_from_slice(right);
                                     next.push(union);

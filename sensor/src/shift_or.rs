@@ -179,6 +179,6 @@ impl ShiftOr {
 
 /// The bit of `bucket` in `lane`.
 fn lane_bit(lane: usize, bucket: usize) -> u64 {
-    1u64.checked_shl((lane * BUCKETS + bucket) as u32)
+    1u64.checked_shl(lane.saturating_mul(BUCKETS).saturating_add(bucket) as u32)
         .unwrap_or(0)
 }

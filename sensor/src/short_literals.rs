@@ -86,8 +86,8 @@ impl ShortLiterals {
         }
         // 16 bits per literal, as the atom table's bitmap.
         let bits = table_bits(finder.endings.len().saturating_mul(16), 9, 16);
-        let pair_shift = 32 - bits;
-        let mut pairs = vec![0; 1 << (bits - 6)];
+        let pair_shift = 32u32.saturating_sub(bits);
+        let mut pairs = vec![0; 1 << bits.saturating_sub(6)];
         for ending in &finder.endings {
             set_bit(&mut pairs, pair_bit(ending.pair, pair_shift));
         }

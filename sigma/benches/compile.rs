@@ -4,6 +4,15 @@
 //! `cargo bench -p dcf-sigma --bench compile`. Rules are read into memory once, so the figures
 //! are the compilers' own time, not the disk's.
 
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -9,6 +9,18 @@
 //! memory of each engine (a counting allocator) and the (rule, event) matches of dcf and
 //! rsigma with their disagreements by kind (explained in `sigma/RSIGMA.md`).
 
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly;
+// the allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+#![allow(
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unreachable
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hint::black_box;

@@ -19,9 +19,10 @@
 //! the Sigma rule's id, title and author (the sensor puts the author in every match report).
 
 #![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
+// Tooling, not run in a sensor: the indexing and arithmetic lints bind the parser and the
+// sensor. Unwrap, expect, panic, unreachable, todo and unimplemented stay denied outside tests.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-#![warn(missing_docs)]
 
 pub mod adapter;
 pub mod codes;

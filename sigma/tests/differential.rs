@@ -3,6 +3,15 @@
 //! must be listed, with the reason the other side is wrong, in `sigma/DIFFERENTIAL.md`; the test
 //! fails on any disagreement not listed there and on any listed one that no longer occurs.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

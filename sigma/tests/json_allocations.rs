@@ -5,6 +5,17 @@
 //! counter): the test harness's own threads allocate at times of their own choosing, and
 //! counting them made the verdict depend on scheduling.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly; the
+// allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+#![allow(
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

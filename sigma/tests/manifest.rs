@@ -1,6 +1,15 @@
 //! The committed reference manifest is exactly what the generator makes of SigmaHQ's data, and
 //! the validator's manifest reader accepts it.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 #[test]

@@ -2,6 +2,15 @@
 //! never change a result: over the whole compiled SigmaHQ rule set, every regression event
 //! delivered to every template type gives the same matches with the prefilter as without it.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use dcf_sensor::{Event, Scratch};

@@ -2,6 +2,15 @@
 //! by the library's Windows event adapter and evaluated by the sensor interpreter with the
 //! whole compiled SigmaHQ rule set loaded, must match the rule exactly `match_count` times.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,15 @@
 //! Sigma constructs, compiled and run by the sensor interpreter on hand-made events, and the
 //! codes of refused rules.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use dcf_sensor::{Event, Scratch};
 use dcf_sigma::adapter::{FlatEvent, borrow_values};
 use dcf_sigma::{Code, ImportOptions, Source, compile_sources};

@@ -1,6 +1,15 @@
 //! The share of SigmaHQ's rules that compiles, with the breakdown of skip reasons
 //! (`cargo test -p dcf-sigma --test share -- --nocapture` prints it).
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 /// The measured share, held as a lower bound.

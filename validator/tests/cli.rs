@@ -5,6 +5,15 @@
 //! code, standard output, standard error) with insta. `INSTA_UPDATE=always cargo test -p
 //! dcf-validator --test cli` rewrites the snapshots. No command may exit with 101 (a panic).
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -4,6 +4,15 @@
 //! loops, sparse files, many inputs). Each case states the behaviour a user relies on: the
 //! exit code, the code reported, and that nothing was lost.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::ffi::{OsStr, OsString};

@@ -1,6 +1,15 @@
 //! `dcf compile --from sigma`: skipped rules are reported one by one with their code, listed in
 //! the JSON report, and fail the run only under `--fail-on-skip`.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use common::{dcf, s};

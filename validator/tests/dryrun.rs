@@ -1,6 +1,15 @@
 //! `dcf test`: the example content passes; the seeded broken example is refused with the
 //! failing rules named; every finding a content can cause has a case here.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use common::{dcf, s};

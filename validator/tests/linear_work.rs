@@ -10,6 +10,15 @@
 //! of many templates and a fleet of many manifests (each compared with all before it), and a
 //! report of many diagnostics (each located by counting lines from the start).
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,15 @@
 //! of `corpus/invalid/` and its `expected.json`, for each command and format that has one.
 //! The human output names the offset too, even where there are no bytes to excerpt.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

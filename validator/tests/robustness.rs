@@ -1,6 +1,15 @@
 //! No input makes the validator, the compiler, the decompiler or the byte map panic:
 //! arbitrary contents, mutated files and mutated sources, from fixed seeds.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use arbitrary::{Arbitrary, Unstructured};

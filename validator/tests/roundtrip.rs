@@ -1,5 +1,14 @@
 //! `dcf compile` of `dcf decompile`'s output reproduces the content byte for byte.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::path::Path;

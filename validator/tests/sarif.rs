@@ -3,6 +3,15 @@
 //! to the same JSON, so no key is misspelt, misplaced or of the wrong type, and it has what
 //! GitHub code scanning needs (rules, levels, locations with a start line).
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::process::Command;

@@ -6,6 +6,15 @@
 //! without it the test fails when the committed files differ from what this code makes.
 //! Source cases (`E2xxx-*.yaml|json`) and the manifests are written by hand.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -2,6 +2,15 @@
 //! compiled with `dcf compile --from sigma`, validated, dry-run with `dcf test`, signed,
 //! verified, then loaded by the sensor runtime with the signing key trusted.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use common::{dcf, s};
