@@ -1,6 +1,15 @@
 //! The conformance test: every corpus file through the parser, and the committed corpus
 //! against what the generator makes.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};

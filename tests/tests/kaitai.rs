@@ -20,6 +20,15 @@
 //!
 //! Set `DCF_PYTHON` to use another Python 3 interpreter than `python3`.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;

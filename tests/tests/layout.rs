@@ -1,6 +1,15 @@
 //! The byte map (`dcf_parser::layout`) over the whole corpus: in bounds and ordered on every
 //! file, and covering every byte of every valid file.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::fs;
 
 use dcf_parser::layout::{Span, walk};

@@ -9,6 +9,15 @@
 //! and to be valid now, unsigned, so that everything else the loader checks passes and its
 //! verdict is the binding's; the loader is the real one (`Sensor::load`).
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,15 @@
 //! Property tests of the canonical round trip: `decode(encode(c)) == c` for generated valid
 //! contents, and for any edit of a valid file, acceptance implies `encode(decode(b)) == b`.
 
+// A test: a failure may panic, and fixtures are indexed and counted directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use dcf_conformance::valid::{header, network_template, process_template};
 use dcf_parser::{
     Action, Attribute, CompareOp, Content, Match, MatchKind, Node, Operand, Rule, RuleId, Severity,
