@@ -127,8 +127,11 @@ impl<'i> ProgramBuilder<'i> {
                 }
                 Node::Match(m) => {
                     let Some(operands) = operands else {
-                        // The binder builds the operands of every match node it accepts.
-                        self.push(ENode::Const(false), Need::Never);
+                        // The binder builds the operands of every match node of a rule it
+                        // accepts, so this is never taken; if it were, the node would match
+                        // nothing and the postfix stack keep its shape.
+                        let id = self.push(ENode::Const(false), Need::Never);
+                        stack.push(id);
                         continue;
                     };
                     let (leaf, group) = build_match(&m, operands, &mut self.literals);
