@@ -69,34 +69,34 @@ impl Net {
         self.prefix
     }
 
+    /// The address bits beyond the prefix, as a mask over the address as a `u128`.
+    fn host_mask(&self) -> u128 {
+        let max: u32 = if self.addr.is_ipv4() { 32 } else { 128 };
+        let host_bits = max.saturating_sub(u32::from(self.prefix));
+        1u128
+            .checked_shl(host_bits)
+            .map_or(u128::MAX, |v| v.wrapping_sub(1))
+    }
+
+    /// The address as a `u128` (an IPv4 address in the low 32 bits).
+    fn bits(&self) -> u128 {
+        match self.addr {
+            IpAddr::V4(a) => u128::from(u32::from(a)),
+            IpAddr::V6(a) => u128::from(a),
+        }
+    }
+
     /// Whether the address has a bit set beyond the prefix.
     pub fn host_bits_set(&self) -> bool {
-        let (bits, max): (u128, u32) = match self.addr {
-            IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
-            IpAddr::V6(a) => (u128::from(a), 128),
-        };
-        let host_bits = max.saturating_sub(u32::from(self.prefix));
-        let host_mask = 1u128
-            .checked_shl(host_bits)
-            .map_or(u128::MAX, |v| v.wrapping_sub(1));
-        bits & host_mask != 0
+        self.bits() & self.host_mask() != 0
     }
 
     /// The same block with the address bits beyond the prefix cleared.
     pub fn network(&self) -> Net {
-        let clear = |bits: u128, max: u32| -> u128 {
-            let host_bits = max.saturating_sub(u32::from(self.prefix));
-            let host_mask = 1u128
-                .checked_shl(host_bits)
-                .map_or(u128::MAX, |v| v.wrapping_sub(1));
-            bits & !host_mask
-        };
+        let bits = self.bits() & !self.host_mask();
         let addr = match self.addr {
-            IpAddr::V4(a) => {
-                let bits = clear(u128::from(u32::from(a)), 32);
-                IpAddr::V4(u32::try_from(bits).unwrap_or(0).into())
-            }
-            IpAddr::V6(a) => IpAddr::V6(clear(u128::from(a), 128).into()),
+            IpAddr::V4(_) => IpAddr::V4(u32::try_from(bits).unwrap_or(0).into()),
+            IpAddr::V6(_) => IpAddr::V6(bits.into()),
         };
         Net {
             addr,
