@@ -22,8 +22,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod checks;
-#[cfg(feature = "cli")]
-pub mod cli;
 pub mod codes;
 pub mod diagnostic;
 pub mod dryrun;

@@ -3,7 +3,7 @@
 //!
 //! Each test runs commands from the repository root and snapshots a transcript (command, exit
 //! code, standard output, standard error) with insta. `INSTA_UPDATE=always cargo test -p
-//! dcf-validator --test cli` rewrites the snapshots. No command may exit with 101 (a panic).
+//! dcf-cli --test cli` rewrites the snapshots. No command may exit with 101 (a panic).
 
 // A test: a failure may panic, and fixtures are indexed and counted directly.
 #![allow(

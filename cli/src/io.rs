@@ -4,9 +4,9 @@ use std::fs;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
-use crate::limits::MAX_WALK_DEPTH;
+use dcf_validator::codes::Code;
+use dcf_validator::diagnostic::Diagnostic;
+use dcf_validator::limits::MAX_WALK_DEPTH;
 
 /// Why a file could not be read.
 #[derive(Debug)]

@@ -1,45 +1,21 @@
 //! `dcf test`: the content run in the sensor's interpreter for every targeted sensor version
-//! (the library side is [`crate::dryrun`]).
+//! (the library side is `dcf_validator::dryrun`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use super::io::read_bounded;
-use super::report::{FileReport, Format, Origin};
-use super::{Ctx, OK, display, finish, load_fleet, read_content, stdout_write};
-use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
-use crate::dryrun::events::{TestEvent, check_against, parse_events};
-use crate::dryrun::{DryRun, DryRunOptions, dry_run};
-use crate::limits::MAX_EVENTS_FILE_SIZE;
-use crate::manifest::Manifest;
+use dcf_validator::dryrun::events::{TestEvent, check_against, parse_events};
+use dcf_validator::dryrun::{DryRun, DryRunOptions, dry_run};
+use dcf_validator::limits::MAX_EVENTS_FILE_SIZE;
+use dcf_validator::{Code, Diagnostic, Manifest};
 
-/// What `dcf test` was asked to do.
-pub struct TestJob<'a> {
-    /// The content.
-    pub file: &'a Path,
-    /// Manifests: files or directories.
-    pub manifests: &'a [PathBuf],
-    /// Events with expectations.
-    pub events: Option<&'a Path>,
-    /// Benign events.
-    pub benign: Option<&'a Path>,
-    /// Blast-radius threshold, as a fraction.
-    pub threshold: f64,
-    /// Report format.
-    pub format: Format,
-    /// Whether warnings fail the run.
-    pub deny_warnings: bool,
-}
-
-/// Parses `1`, `1%` or `0.5 %`: a percentage of benign events.
-pub fn parse_percent(text: &str) -> Result<f64, String> {
-    let number = text.trim().trim_end_matches('%').trim();
-    match number.parse::<f64>() {
-        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
-        _ => Err(format!("`{text}` is not a percentage between 0 and 100")),
-    }
-}
+use crate::args::TestArgs;
+use crate::context::{Ctx, write_json};
+use crate::exit::{Exit, Outcome};
+use crate::fleet::load_manifests;
+use crate::inputs::{display, read_content};
+use crate::io::read_bounded;
+use crate::report::{self, FileReport, Format, Origin};
 
 /// Reads and checks one events file; on any problem, the report that shows it.
 fn read_events(path: &Path, fleet: &[Manifest]) -> Result<Vec<TestEvent>, FileReport> {
@@ -143,20 +119,16 @@ fn summary_line(result: &DryRun, report: &FileReport) -> String {
 }
 
 /// Runs `dcf test`.
-pub fn run(ctx: &Ctx, job: TestJob<'_>) -> u8 {
-    let fleet = match load_fleet(ctx, job.manifests) {
-        Ok(f) => f,
-        Err(problems) => return finish(ctx, &problems, job.format, false),
-    };
-    let manifests: Vec<Manifest> = fleet.into_iter().map(|(_, m)| m).collect();
+pub fn run(ctx: &Ctx, args: TestArgs) -> Outcome {
+    let manifests = load_manifests(ctx, &args.manifests)?;
     let mut options = DryRunOptions {
-        benign_threshold: job.threshold,
+        benign_threshold: args.benign_threshold,
         ..DryRunOptions::default()
     };
     let mut problems = Vec::new();
     for (path, slot) in [
-        (job.events, &mut options.events),
-        (job.benign, &mut options.benign),
+        (args.events.as_deref(), &mut options.events),
+        (args.benign.as_deref(), &mut options.benign),
     ] {
         if let Some(path) = path {
             match read_events(path, &manifests) {
@@ -166,13 +138,10 @@ pub fn run(ctx: &Ctx, job: TestJob<'_>) -> u8 {
         }
     }
     if !problems.is_empty() {
-        return finish(ctx, &problems, job.format, false);
+        return Err(problems.into());
     }
-    let name = display(job.file);
-    let bytes = match read_content(job.file) {
-        Ok(b) => b,
-        Err(d) => return finish(ctx, &[FileReport::plain(name, vec![d])], job.format, false),
-    };
+    let name = display(&args.file);
+    let bytes = read_content(&args.file).map_err(|d| FileReport::plain(name.clone(), vec![d]))?;
     let result = dry_run(&bytes, &manifests, &options);
     for ignored in &result.ignored {
         ctx.note(&format!(
@@ -181,41 +150,22 @@ pub fn run(ctx: &Ctx, job: TestJob<'_>) -> u8 {
     }
     let report = FileReport::binary(name, result.diagnostics.clone(), &bytes);
     let reports = [report];
-    match job.format {
+    match ctx.format {
         Format::Json => {
-            let code = super::exit_code(&reports, job.deny_warnings);
-            let mut doc = super::report::json_document(&reports, job.deny_warnings);
+            let mut doc = report::json_document(&reports, args.deny_warnings);
             if let Some(map) = doc.as_object_mut() {
                 map.insert("sensors".into(), serde_json::json!(result.sensors));
                 map.insert("ignored".into(), serde_json::json!(result.ignored));
             }
-            let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-            match stdout_write(&text) {
-                OK => code,
-                other => other,
-            }
+            write_json(&doc)?;
+            Ok(Exit::of(&reports, args.deny_warnings))
         }
-        Format::Sarif => finish(ctx, &reports, job.format, job.deny_warnings),
+        Format::Sarif => Ok(ctx.finish(&reports, args.deny_warnings)),
         Format::Human => {
-            let code = finish(ctx, &reports, job.format, job.deny_warnings);
+            let code = ctx.finish(&reports, args.deny_warnings);
             let [report] = &reports;
             eprintln!("{}", summary_line(&result, report));
-            code
+            Ok(code)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentages() {
-        assert_eq!(parse_percent("1%"), Ok(0.01));
-        assert_eq!(parse_percent("0.5 %"), Ok(0.005));
-        assert_eq!(parse_percent("25"), Ok(0.25));
-        assert!(parse_percent("101").is_err());
-        assert!(parse_percent("-1").is_err());
-        assert!(parse_percent("x").is_err());
     }
 }

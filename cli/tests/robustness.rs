@@ -74,7 +74,7 @@ fn arbitrary_contents() {
                 assert!(o < bytes.len(), "{} points past the file", d.code);
             }
         }
-        let _ = dcf_validator::cli::hexdump::render(&bytes, None);
+        let _ = dcf_cli::hexdump::render(&bytes, None);
         // Whatever the content, its source form compiles back to the same bytes.
         let mut unsigned = content.clone();
         unsigned.signature = None;
@@ -164,7 +164,7 @@ fn mutated_files() {
             v.has_errors() || error.is_none(),
             "a structural rejection is an error"
         );
-        let _ = dcf_validator::cli::hexdump::render(&bytes, error.as_ref());
+        let _ = dcf_cli::hexdump::render(&bytes, error.as_ref());
         let _ =
             dcf_validator::keys::verify_signature(&bytes, &[common::trusted_key().verifying_key()]);
     }

@@ -11,37 +11,26 @@ use dcf_parser::RuleId;
 use dcf_sigma::{ImportError, ImportOptions, ImportReport, Source};
 use serde_json::{Value, json};
 
-use super::io::{Input, read_bounded, write_atomic};
-use super::report::{FileReport, Format};
-use super::{Ctx, OK, REJECTED, USAGE, display, finish, stdout_write};
-use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
-use crate::limits::MAX_SOURCE_SIZE;
-use crate::manifest::Manifest;
-use crate::time::format_rfc3339;
+use dcf_validator::limits::MAX_SOURCE_SIZE;
+use dcf_validator::time::{format_rfc3339, now};
+use dcf_validator::{Code, Diagnostic};
+
+use crate::args::CompileArgs;
+use crate::context::{Ctx, write_json};
+use crate::exit::{Exit, Outcome, Stop, usage};
+use crate::fleet::load_manifests;
+use crate::inputs::display;
+use crate::io::{Input, read_bounded, write_atomic};
+use crate::report::{self, FileReport, Format};
 
 /// Validity of a Sigma content when neither `--expires` nor `--valid-for` is given.
 pub const DEFAULT_VALID_FOR: u64 = 30 * 24 * 3600;
 
-/// What `dcf compile --from sigma` needs besides the manifests.
-pub struct SigmaCompile<'a> {
-    /// Rule files and directories.
-    pub paths: &'a [PathBuf],
-    /// Output file.
-    pub output: &'a Path,
-    /// Header of the produced content.
-    pub options: ImportOptions,
-    /// Whether any skipped rule fails the run.
-    pub fail_on_skip: bool,
-    /// Report format.
-    pub format: Format,
-}
-
-/// Reads every rule file below `paths`, bounded by the source size limit. The `relative` name
-/// of a file is its path below the directory it was found in (its name if given directly).
 /// Extensions of Sigma rule files in a directory.
 pub const RULE_EXTENSIONS: &[&str] = &["yml", "yaml"];
 
+/// Reads every rule file below `paths`, bounded by the source size limit. The `relative` name
+/// of a file is its path below the directory it was found in (its name if given directly).
 fn read_rules(ctx: &Ctx, paths: &[PathBuf]) -> Result<Vec<Source>, Vec<FileReport>> {
     let mut sources = Vec::new();
     let mut problems = Vec::new();
@@ -110,7 +99,7 @@ fn breakdown_text(report: &ImportReport) -> String {
 }
 
 fn json_summary(report: &ImportReport, output: &Path, reports: &[FileReport], ok: bool) -> Value {
-    let mut doc = super::report::json_document(reports, false);
+    let mut doc = report::json_document(reports, false);
     if let Some(map) = doc.as_object_mut() {
         map.insert("valid".into(), json!(ok));
         map.insert("output".into(), json!(display(output)));
@@ -127,16 +116,40 @@ fn json_summary(report: &ImportReport, output: &Path, reports: &[FileReport], ok
     doc
 }
 
-/// Runs `dcf compile --from sigma`.
-pub fn run(ctx: &Ctx, fleet: Vec<(String, Manifest)>, job: SigmaCompile<'_>) -> u8 {
-    let sources = match read_rules(ctx, job.paths) {
-        Ok(s) => s,
-        Err(problems) => return finish(ctx, &problems, job.format, false),
+/// Runs `dcf compile --from sigma` (the output path is already checked).
+pub fn run(ctx: &Ctx, args: CompileArgs) -> Outcome {
+    reject_dcf_only_flags(&[
+        ("--sensor-min", args.sensor_min.is_some()),
+        ("--sensor-max", args.sensor_max.is_some()),
+    ])?;
+    if args.manifests.is_empty() {
+        return Err(usage(
+            "--from sigma needs --manifest: the sensors whose template types the log sources map to (SigmaHQ rules: sigma/manifests)",
+        ));
+    }
+    let interfaces = load_manifests(ctx, &args.manifests)?;
+    let created = args.created.unwrap_or_else(|| args.now.unwrap_or_else(now));
+    let expires = match (args.expires, args.valid_for) {
+        (Some(at), _) => at,
+        (None, valid_for) => created.saturating_add(valid_for.unwrap_or(DEFAULT_VALID_FOR)),
     };
-    let interfaces: Vec<Manifest> = fleet.into_iter().map(|(_, m)| m).collect();
-    let (content, report) = match dcf_sigma::compile_sources(&sources, &interfaces, &job.options) {
-        Ok(done) => done,
-        Err(e) => {
+    if expires <= created {
+        return Err(usage(format_args!(
+            "the content would expire ({}) at or before its creation ({})",
+            format_rfc3339(expires),
+            format_rfc3339(created)
+        )));
+    }
+    let options = ImportOptions {
+        channel: args.channel.unwrap_or(0),
+        sequence: args.sequence.unwrap_or(created),
+        created_at: created,
+        expires_at: expires,
+    };
+    let output = args.output.as_path();
+    let sources = read_rules(ctx, &args.sources)?;
+    let (content, report) =
+        dcf_sigma::compile_sources(&sources, &interfaces, &options).map_err(|e| {
             let code = match &e {
                 ImportError::Encode(_) => Code::EncodeRejected,
                 ImportError::Io(_) => Code::Io,
@@ -144,79 +157,61 @@ pub fn run(ctx: &Ctx, fleet: Vec<(String, Manifest)>, job: SigmaCompile<'_>) -> 
             };
             let d = Diagnostic::new(code, e.to_string());
             let d = match e {
-                ImportError::NoManifest => {
-                    d.help("pass the targeted sensors with --manifest (for SigmaHQ rules: sigma/manifests)")
-                }
+                ImportError::NoManifest => d.help(
+                    "pass the targeted sensors with --manifest (for SigmaHQ rules: sigma/manifests)",
+                ),
                 _ => d,
             };
-            return finish(
-                ctx,
-                &[FileReport::plain(display(job.output), vec![d])],
-                job.format,
-                false,
-            );
-        }
-    };
+            FileReport::plain(display(output), vec![d])
+        })?;
     let mut reports = skip_reports(&report);
     if report.compiled.is_empty() {
         // A content without rules detects nothing: it is never written, whatever
         // --fail-on-skip says, so that a run over the wrong files cannot ship an empty update.
-        let code = match job.format {
+        let code = match ctx.format {
             Format::Json => {
-                let mut doc = json_summary(&report, job.output, &reports, false);
+                let mut doc = json_summary(&report, output, &reports, false);
                 if let Some(map) = doc.as_object_mut() {
                     map.insert("output".into(), Value::Null);
                 }
-                let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-                stdout_write(&text)
+                write_json(&doc).map_or_else(|stop| ctx.stop(stop), |()| Exit::Accepted)
             }
-            format => finish(ctx, &reports, format, false),
+            _ => ctx.finish(&reports, false),
         };
         eprintln!(
             "error: none of the {} Sigma rules compiled; nothing was written",
             report.skipped.len()
         );
-        return if code == OK { REJECTED } else { code };
+        return Ok(code.rejected_if(true));
     }
-    let bytes = match content.encode() {
-        Ok(b) => b,
-        Err(e) => {
-            let r = FileReport::plain(
-                display(job.output),
-                vec![Diagnostic::new(
-                    Code::EncodeRejected,
-                    format!("the format writer refuses the content: {e}"),
-                )],
-            );
-            return finish(ctx, &[r], job.format, false);
-        }
-    };
-    if let Err(d) = write_atomic(job.output, &bytes) {
-        reports.push(FileReport::plain(display(job.output), vec![d]));
-        return finish(ctx, &reports, job.format, false);
+    let bytes = content.encode().map_err(|e| {
+        FileReport::plain(
+            display(output),
+            vec![Diagnostic::new(
+                Code::EncodeRejected,
+                format!("the format writer refuses the content: {e}"),
+            )],
+        )
+    })?;
+    if let Err(d) = write_atomic(output, &bytes) {
+        reports.push(FileReport::plain(display(output), vec![d]));
+        return Err(reports.into());
     }
     ctx.note(&format!(
         "wrote {} ({} bytes, {} rules, sequence {}, valid until {})",
-        display(job.output),
+        display(output),
         bytes.len(),
         content.rules.len(),
         content.header.sequence,
         format_rfc3339(content.header.expires_at)
     ));
-    let failed = job.fail_on_skip && !report.skipped.is_empty();
-    match job.format {
+    let failed = args.fail_on_skip && !report.skipped.is_empty();
+    match ctx.format {
         Format::Json => {
-            let doc = json_summary(&report, job.output, &reports, !failed);
-            let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-            match stdout_write(&text) {
-                OK if failed => REJECTED,
-                other => other,
-            }
+            write_json(&json_summary(&report, output, &reports, !failed))?;
+            Ok(Exit::Accepted.rejected_if(failed))
         }
-        Format::Sarif => {
-            let code = finish(ctx, &reports, job.format, false);
-            if failed && code == OK { REJECTED } else { code }
-        }
+        Format::Sarif => Ok(ctx.finish(&reports, false).rejected_if(failed)),
         Format::Human => {
             ctx.emit_all(&reports);
             if !report.skipped.is_empty() {
@@ -238,20 +233,17 @@ pub fn run(ctx: &Ctx, fleet: Vec<(String, Manifest)>, job: SigmaCompile<'_>) -> 
                     report.compiled.len()
                 ));
             }
-            if failed { REJECTED } else { OK }
+            Ok(Exit::Accepted.rejected_if(failed))
         }
     }
 }
 
 /// Usage problems of flags that only the `dcf` source language has.
-pub fn reject_dcf_only_flags(flags: &[(&str, bool)]) -> Result<(), u8> {
+fn reject_dcf_only_flags(flags: &[(&str, bool)]) -> Result<(), Stop> {
     match flags.iter().find(|(_, given)| *given) {
-        Some((name, _)) => {
-            eprintln!(
-                "error: {name} applies to --from dcf only: with --from sigma the sensor range is that of the manifests"
-            );
-            Err(USAGE)
-        }
+        Some((name, _)) => Err(usage(format_args!(
+            "{name} applies to --from dcf only: with --from sigma the sensor range is that of the manifests"
+        ))),
         None => Ok(()),
     }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde_json::{Value, json};
 
-use crate::codes::{AnyCode, Severity};
-use crate::diagnostic::Diagnostic;
-use crate::source::LineIndex;
+use dcf_validator::codes::{AnyCode, Severity};
+use dcf_validator::diagnostic::Diagnostic;
+use dcf_validator::source::LineIndex;
 
 /// Where a diagnostic's offset points.
 #[derive(Clone, Debug)]

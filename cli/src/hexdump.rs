@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use dcf_parser::layout::{self, Span};
 use dcf_parser::{Error, RuleId, SensorVersion, format};
 
-use crate::time::format_rfc3339;
+use dcf_validator::time::format_rfc3339;
 
 /// Bytes per dump line.
 const WIDTH: usize = 16;
