@@ -34,7 +34,6 @@
 )]
 
 mod assemble;
-mod atoms;
 mod bind;
 mod error;
 mod event;
@@ -42,14 +41,13 @@ mod fold;
 mod glob;
 mod interface;
 pub mod limits;
+mod literals;
 mod loader;
 mod net;
 mod operands;
 mod prefilter;
 mod program;
 mod regexes;
-mod shift_or;
-mod short_literals;
 
 pub use bind::{Binding, Reason, Refusal, bind};
 pub use error::{EvalError, LoadError, SensorCode};

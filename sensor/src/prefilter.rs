@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
-use crate::atoms::LiteralFinder;
+use crate::literals::LiteralFinder;
 use crate::program::{FieldFilter, Sel};
 
 /// Index of an interned literal within one template program.

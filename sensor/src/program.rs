@@ -9,11 +9,11 @@ use std::net::IpAddr;
 
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
 
-use crate::atoms::{LiteralFinder, LiteralSink};
 use crate::error::{EvalError, SensorCode};
 use crate::event::{Event, Value};
 use crate::fold::fold_into;
 use crate::glob::Glob;
+use crate::literals::{LiteralFinder, LiteralSink};
 use crate::net::Net;
 use crate::regexes::Regex;
 

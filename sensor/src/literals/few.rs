@@ -1,0 +1,32 @@
+//! Up to [`crate::limits::FEW_LITERALS_MAX`] literals, each searched for on its own with a
+//! SIMD substring search, which a long text (a script block) does not slow down.
+
+use memchr::memmem::Finder;
+
+use super::LiteralSink;
+
+/// One substring searcher per literal.
+#[derive(Debug)]
+pub(super) struct FewLiterals {
+    finders: Vec<Finder<'static>>,
+}
+
+impl FewLiterals {
+    pub(super) fn new<S: AsRef<[u8]>>(literals: &[S]) -> FewLiterals {
+        FewLiterals {
+            finders: literals
+                .iter()
+                .map(|l| Finder::new(l.as_ref()).into_owned())
+                .collect(),
+        }
+    }
+
+    pub(super) fn find(&self, text: &[u8], sink: &mut impl LiteralSink) {
+        for (literal, finder) in self.finders.iter().enumerate() {
+            let literal = literal as u32;
+            if !sink.known(literal) && finder.find(text).is_some() {
+                sink.found(literal);
+            }
+        }
+    }
+}
