@@ -1,11 +1,11 @@
 //! Target `flat_json`: any bytes, as a line, through the flat JSON event reader
-//! (`dcf_sigma::flat_json`), the hand-written reader a sensor runs on every event. Never
+//! (`dcf_events::flat_json`), the hand-written reader a sensor runs on every event. Never
 //! panics; accepts exactly what serde_json reads as an object; an accepted line's fields are
 //! those of a tree walk over serde_json's reading of it (names, dotted nesting, number and
 //! array text); buffers reused from one line to the next read it the same way.
 
-use dcf_sigma::flat_json::JsonBuffers;
-use dcf_sigma::json_reference::{OwnedScalar, reference_fields};
+use dcf_events::flat_json::JsonBuffers;
+use dcf_events::json_reference::{OwnedScalar, reference_fields};
 use serde_json::Value;
 
 /// The reader's fields of `line`, owned.

@@ -339,10 +339,7 @@ fn prefilter_never_changes_a_result() {
         extensions: vec![],
         signature: None,
     };
-    let bytes = content.encode().unwrap();
-    let ruleset = bind(&parse(&bytes).unwrap(), &interface_of(&content))
-        .into_result()
-        .unwrap();
+    let ruleset = dcf_test_support::content::bound(&content, &interface_of(&content));
     let (mut scratch, mut fast, mut slow, mut total) = (Scratch::new(), Vec::new(), Vec::new(), 0);
     for _ in 0..3000 {
         let texts: Vec<String> = (0..4)

@@ -29,10 +29,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use dcf_events::flat_json::{JsonBuffers, Projector, reuse_fields};
+use dcf_events::value::{OwnedValue, borrow_values};
+use dcf_events::windows::{WindowsEvent, json_stream};
 use dcf_parser::Content;
 use dcf_sensor::{Channels, Event, LoaderConfig, Ruleset, Scratch, Sensor, SensorInterface};
-use dcf_sigma::adapter::{OwnedValue, WindowsEvent, borrow_values, json_stream};
-use dcf_sigma::flat_json::{JsonBuffers, Projector, reuse_fields};
 use dcf_sigma::{ImportOptions, compile_paths};
 use dcf_test_support::Rng;
 use serde_json::{Map, Value as Json, json};

@@ -9,9 +9,8 @@
 //! - Targets are sensor interfaces ([`SensorInterface`], read from TOML manifests by
 //!   `dcf-validator`); log sources map to template types by name ([`logsource`]), and every field a rule reads must be supplied by every targeted
 //!   sensor, the check Channel File 291 lacked.
-//! - [`adapter`]: Windows event JSON into named fields and template field arrays;
-//!   [`flat_json`], the same for flat JSON events without building a JSON tree, held to
-//!   [`json_reference`] (serde_json's tree, walked).
+//! - Events are read by `dcf-events`, which maps field names with [`logsource::field_name`]
+//!   as the importer does.
 //! - [`logsource::generate_templates`]: the reference manifest `manifests/sigmahq.toml` from
 //!   SigmaHQ's declared fields.
 //!
@@ -24,12 +23,9 @@
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod adapter;
 pub mod codes;
 pub mod condition;
 pub mod detection;
-pub mod flat_json;
-pub mod json_reference;
 pub mod logsource;
 pub mod modifiers;
 pub mod pcre;

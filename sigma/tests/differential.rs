@@ -16,8 +16,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dcf_events::value::borrow_values;
 use dcf_sensor::{Event, Scratch};
-use dcf_sigma::adapter::borrow_values;
 use dcf_test_support::{Cells, table_rows};
 
 /// `(rule id, event name)` pairs listed in the documentation's table.

@@ -19,7 +19,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use dcf_sigma::flat_json::JsonBuffers;
+use dcf_events::flat_json::JsonBuffers;
 
 struct Counting;
 

@@ -13,8 +13,8 @@
 
 mod common;
 
+use dcf_events::value::borrow_values;
 use dcf_sensor::{Event, Scratch};
-use dcf_sigma::adapter::borrow_values;
 
 #[test]
 fn prefilter_never_changes_a_result_on_sigmahq_content() {

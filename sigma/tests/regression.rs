@@ -15,9 +15,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use dcf_events::value::borrow_values;
+use dcf_events::windows::{WindowsEvent, json_stream};
 use dcf_parser::RuleId;
 use dcf_sensor::{Event, Scratch};
-use dcf_sigma::adapter::{WindowsEvent, borrow_values, json_stream};
 use dcf_sigma::yaml::{YamlValue, parse_documents};
 
 /// Tests whose rule matches exactly `match_count` events; held as a lower bound. The other

@@ -10,8 +10,9 @@
     clippy::arithmetic_side_effects
 )]
 
+use dcf_events::named::FlatEvent;
+use dcf_events::value::borrow_values;
 use dcf_sensor::{Event, Scratch};
-use dcf_sigma::adapter::{FlatEvent, borrow_values};
 use dcf_sigma::{Code, ImportOptions, Source, compile_sources};
 use serde_json::json;
 
@@ -54,10 +55,7 @@ fn run(detection: &str, events: &[serde_json::Value]) -> Result<Vec<bool>, (Code
     if let Some(s) = report.skipped.first() {
         return Err((s.code, s.reason.clone()));
     }
-    let bytes = content.encode().unwrap();
-    let ruleset = dcf_sensor::bind(&dcf_parser::parse(&bytes).unwrap(), &manifest)
-        .into_result()
-        .unwrap();
+    let ruleset = dcf_test_support::content::bound(&content, &manifest);
     assert_eq!(ruleset.rules()[0].author, "A. Author");
     let template = manifest.template(7).unwrap();
     let mut scratch = Scratch::new();

@@ -7,13 +7,23 @@
 //! - [`table_rows`]: the rows of the Markdown tables the spec agreement tests compare with
 //!   the code.
 //!
-//! It depends on nothing, so any crate of the workspace can use it as a dev-dependency.
+//! - [`content::bound`] (feature `content`): a content encoded, parsed and bound as a sensor
+//!   runs it;
+//! - [`corpus`] (feature `corpus`): the semantic corpus's time, fleet and keys.
+//!
+//! Without features it depends on nothing, so any crate of the workspace, the parser and the
+//! sensor included, can use it as a dev-dependency.
 
 // Test tooling, not run in a sensor: the generator and the table reader index and count
 // directly. The deny list binds the parser and the sensor.
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use std::path::{Path, PathBuf};
+
+#[cfg(feature = "content")]
+pub mod content;
+#[cfg(feature = "corpus")]
+pub mod corpus;
 
 /// xorshift64* (Marsaglia's xorshift with a multiplicative output scrambler, Vigna 2016):
 /// deterministic and dependency-free, so a seeded test draws the same numbers in every run

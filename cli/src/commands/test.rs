@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use dcf_validator::dryrun::events::{TestEvent, check_against, parse_events};
+use dcf_events::test_events::{TestEvent, check_against, parse_events};
 use dcf_validator::dryrun::{DryRun, DryRunOptions, dry_run};
 use dcf_validator::limits::MAX_EVENTS_FILE_SIZE;
 use dcf_validator::{Code, Diagnostic, Manifest};

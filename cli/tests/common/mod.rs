@@ -1,48 +1,9 @@
-//! What the integration tests share.
-#![allow(dead_code)]
+//! What the integration tests share: the semantic corpus's time, fleet and keys (from
+//! `dcf-test-support`), and running the `dcf` binary.
+#![allow(dead_code, unused_imports)]
 
-use std::path::PathBuf;
-
-use dcf_validator::Manifest;
-use ed25519_dalek::SigningKey;
-
-/// The time every corpus case is validated at: 2027-01-15T08:00:00Z.
-pub const NOW: u64 = 1_800_000_000;
-
+pub use dcf_test_support::corpus::{NOW, corpus_dir, load_manifests, trusted_key, untrusted_key};
 pub use dcf_test_support::repo_root;
-
-/// `corpus/semantic`.
-pub fn corpus_dir() -> PathBuf {
-    repo_root().join("corpus/semantic")
-}
-
-/// The corpus fleet: every manifest of `corpus/semantic/manifests`, by version.
-pub fn load_manifests() -> Vec<Manifest> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus_dir().join("manifests"))
-        .expect("manifests dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            dcf_validator::manifest::from_toml(
-                &std::fs::read_to_string(p).expect("manifest readable"),
-            )
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        })
-        .collect()
-}
-
-/// The corpus's trusted test key (a fixed seed: never use it for real content).
-pub fn trusted_key() -> SigningKey {
-    SigningKey::from_bytes(&[0x11; 32])
-}
-
-/// A key the corpus does not trust.
-pub fn untrusted_key() -> SigningKey {
-    SigningKey::from_bytes(&[0x22; 32])
-}
 
 /// Runs the `dcf` binary from the repository root (colour off); returns (exit code, standard
 /// output, standard error). A panic (exit 101) or a kill by a signal fails the test.

@@ -1,13 +1,13 @@
 //! Shared by the integration tests: where the data is, and the whole rule set compiled once
 //! per test binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use dcf_parser::Content;
-use dcf_sensor::{Ruleset, SensorInterface};
+use dcf_sensor::SensorInterface;
 use dcf_sigma::{ImportOptions, ImportReport};
 
 pub use dcf_test_support::repo_root;
@@ -38,19 +38,14 @@ pub fn all_rules() -> &'static (Content, ImportReport, SensorInterface) {
     })
 }
 
-/// `content` as the sensor interpreter runs it: encoded, parsed and bound to `interface`.
-pub fn bound(content: &Content, interface: &SensorInterface) -> Ruleset {
-    let bytes = content.encode().unwrap();
-    let view = dcf_parser::parse(&bytes).unwrap();
-    dcf_sensor::bind(&view, interface).into_result().unwrap()
-}
+pub use dcf_test_support::content::bound;
 
 /// One regression event: where it came from and its adapted fields.
 pub struct RegressionEvent {
     /// `<json file relative to regression_data/rules>#<index in the stream>`.
     pub name: String,
     /// The adapted event.
-    pub event: dcf_sigma::adapter::WindowsEvent,
+    pub event: dcf_events::windows::WindowsEvent,
 }
 
 /// Every event of SigmaHQ's regression data, in file order.
@@ -77,14 +72,14 @@ pub fn regression_events() -> Vec<RegressionEvent> {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
-        for (i, json) in dcf_sigma::adapter::json_stream(&text)
+        for (i, json) in dcf_events::windows::json_stream(&text)
             .unwrap()
             .iter()
             .enumerate()
         {
             out.push(RegressionEvent {
                 name: format!("{rel}#{i}"),
-                event: dcf_sigma::adapter::WindowsEvent::from_json(json).unwrap(),
+                event: dcf_events::windows::WindowsEvent::from_json(json).unwrap(),
             });
         }
     }
@@ -92,7 +87,7 @@ pub fn regression_events() -> Vec<RegressionEvent> {
 }
 
 /// The event as `sigma-rust` sees it: the adapter's named fields with their JSON values.
-pub fn sigma_rust_event(event: &dcf_sigma::adapter::WindowsEvent) -> sigma_rust::Event {
+pub fn sigma_rust_event(event: &dcf_events::windows::WindowsEvent) -> sigma_rust::Event {
     let object: serde_json::Map<String, serde_json::Value> =
         event.flat.fields.iter().cloned().collect();
     sigma_rust::Event::try_from(serde_json::Value::Object(object)).unwrap()

@@ -21,7 +21,6 @@
 //!    each rule matches, against a threshold.
 
 pub mod derive;
-pub mod events;
 pub mod probe;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,7 +33,8 @@ use serde::Serialize;
 use crate::codes::{AnyCode, Code};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
-use events::{OwnedValue, TestEvent, field_array, resolve_template};
+use dcf_events::test_events::{TestEvent, field_array, resolve_template};
+use dcf_events::value::OwnedValue;
 use probe::{Assignment, materialise};
 
 /// Default blast-radius threshold: a rule may match at most 1 % of benign events.

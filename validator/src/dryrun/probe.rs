@@ -12,8 +12,8 @@ use dcf_parser::{CompareOp, FieldType, Match, MatchKind, Node, Operand, Target};
 use dcf_sensor::TemplateInterface;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use super::events::OwnedValue;
 use crate::limits::{REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
+use dcf_events::value::OwnedValue;
 
 /// Field assignments of a probe event; every other field is null.
 pub type Assignment = Vec<(u16, OwnedValue)>;
