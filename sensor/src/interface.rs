@@ -1,7 +1,7 @@
 //! The interface a sensor really supplies: for each template type it implements, the ordered
 //! input fields it hands to the interpreter. The same data as a sensor manifest.
 
-use dcf_parser::{ContentView, FieldType, SensorVersion};
+use dcf_parser::{ContentView, Field, FieldType, SensorVersion, Template};
 use serde::{Deserialize, Serialize};
 
 /// One sensor build's interface. A sensor manifest (`format-spec/MANIFEST.md`) is the TOML
@@ -96,6 +96,26 @@ impl TemplateInterface {
     /// The field at this index.
     pub fn field(&self, index: u16) -> Option<&FieldInterface> {
         self.fields.get(usize::from(index))
+    }
+
+    /// The format's declaration of this template type (what a content declares it reads).
+    pub fn to_template(&self) -> Template {
+        Template {
+            id: self.id,
+            name: self.name.clone(),
+            fields: self.fields_declared(),
+        }
+    }
+
+    /// The format's declaration of this template type's fields, in order.
+    pub fn fields_declared(&self) -> Vec<Field> {
+        self.fields
+            .iter()
+            .map(|f| Field {
+                name: f.name.clone(),
+                kind: f.kind,
+            })
+            .collect()
     }
 }
 

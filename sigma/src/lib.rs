@@ -36,8 +36,7 @@ use std::path::{Path, PathBuf};
 
 use dcf_parser::format::FORMAT_MINOR;
 use dcf_parser::{
-    Action, Attribute, Content, Field, Header, Node, Rule, RuleId, SensorVersion, Severity,
-    Template,
+    Action, Attribute, Content, Header, Node, Rule, RuleId, SensorVersion, Severity, Template,
 };
 use dcf_sensor::{SensorCode, SensorInterface, TemplateInterface};
 use serde::Serialize;
@@ -468,21 +467,6 @@ pub fn compile_rule(
     })
 }
 
-fn to_template(t: &TemplateInterface) -> Template {
-    Template {
-        id: t.id,
-        name: t.name.clone(),
-        fields: t
-            .fields
-            .iter()
-            .map(|f| Field {
-                name: f.name.clone(),
-                kind: f.kind,
-            })
-            .collect(),
-    }
-}
-
 /// Compiles rule sources into one content for the targeted sensors.
 pub fn compile_sources(
     sources: &[Source],
@@ -544,7 +528,7 @@ pub fn compile_sources(
             ));
             continue;
         }
-        let template = to_template(&output.template);
+        let template = output.template.to_template();
         // The writer checks every limit by reading its output back: try the rule alone.
         let trial = Content {
             header,

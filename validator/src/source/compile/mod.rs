@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use dcf_parser::{Content, Extension, Field, Rule, RuleId, SensorVersion, Template};
+use dcf_parser::{Content, Extension, Rule, RuleId, SensorVersion, Template};
 
 use super::SourceFile;
 use super::yaml::{self, Node as Y, Pos, Value};
@@ -109,14 +109,7 @@ pub fn compile(
             m.templates.iter().map(move |t| Declaration {
                 id: t.id,
                 name: t.name.clone(),
-                fields: t
-                    .fields
-                    .iter()
-                    .map(|f| Field {
-                        name: f.name.clone(),
-                        kind: f.kind,
-                    })
-                    .collect(),
+                fields: t.fields_declared(),
                 origin: format!("manifest {name} ({})", m.version),
                 declared: false,
             })
