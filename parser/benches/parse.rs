@@ -15,13 +15,11 @@
 //!
 //! Before measuring, the setup checks that `parse_body` and `parse` make no heap allocation: the
 //! bench installs a counting `#[global_allocator]` (a wrapper around `System`), reads the count
-//! around one call of each and panics unless both made none. The counter adds one relaxed atomic
-//! increment per allocation, which only the `model/*` figures can feel.
+//! around one call of each and panics unless both made none. The counter adds a few relaxed atomic operations
+//! per allocation, which only the `model/*` figures can feel.
 
-// A benchmark: a broken setup may panic, and measurements are indexed and counted directly;
-// the allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly.
 #![allow(
-    unsafe_code,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -29,9 +27,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use dcf_parser::{
@@ -39,6 +35,7 @@ use dcf_parser::{
     MatchKind, Node, Operand, Rule, RuleId, SensorVersion, Severity, Target, Template, parse,
     sha256,
 };
+use dcf_test_support::CountingAllocator;
 
 /// Number of rules in the synthetic content.
 const RULES: usize = 60_000;
@@ -221,47 +218,15 @@ fn print_summary(content: &Content, view: &ContentView<'_>, file_len: usize) {
 // Zero-allocation check
 // ---------------------------------------------------------------------------------------------
 
-/// Heap allocations (`alloc`, `alloc_zeroed`, `realloc`) made by this process so far.
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, counting allocations. Frees are not counted.
-struct CountingAllocator;
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so this
-// allocator upholds exactly the contract `System` does; counting has no effect on memory.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc_zeroed`'s contract.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; `ptr` was allocated by `System` through this allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` was allocated by `System` through this allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// Every heap allocation of this process is counted (the parse must make none).
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// Runs `f` once; returns whether it succeeded and how many heap allocations it made.
 fn allocations_during<T, E>(f: impl FnOnce() -> Result<T, E>) -> (bool, usize) {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = GLOBAL.allocations();
     let ok = black_box(f()).is_ok();
-    (ok, ALLOCATIONS.load(Ordering::SeqCst) - before)
+    (ok, GLOBAL.allocations() - before)
 }
 
 /// Panics unless the structure-only path and the full parse make no heap allocation.

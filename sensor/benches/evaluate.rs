@@ -6,10 +6,8 @@
 //!
 //! The live heap of the loaded content is measured with a counting allocator and printed.
 
-// A benchmark: a broken setup may panic, and measurements are indexed and counted directly;
-// the allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly.
 #![allow(
-    unsafe_code,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -17,9 +15,7 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dcf_parser::{
@@ -27,27 +23,10 @@ use dcf_parser::{
     SensorVersion, Severity, Target, Template, parse,
 };
 use dcf_sensor::{Event, FieldInterface, Scratch, SensorInterface, TemplateInterface, Value, bind};
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use dcf_test_support::CountingAllocator;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 const FIELDS: [&str; 8] = [
     "Image",
@@ -358,11 +337,11 @@ fn malicious() -> Vec<[String; 8]> {
 fn bench(c: &mut Criterion) {
     let (content, interface) = content();
     let bytes = content.encode().expect("bench content encodes");
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = ALLOCATOR.live();
     let ruleset = bind(&parse(&bytes).expect("bench content parses"), &interface)
         .into_result()
         .expect("binds");
-    let live = LIVE.load(Ordering::Relaxed) - before;
+    let live = ALLOCATOR.live().saturating_sub(before);
     println!(
         "content: {} rules, {} bytes on disk, {:.1} MiB live heap once loaded",
         ruleset.rules().len(),

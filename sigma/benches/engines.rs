@@ -9,10 +9,8 @@
 //! memory of each engine (a counting allocator) and the (rule, event) matches of dcf and
 //! rsigma with their disagreements by kind (explained in `sigma/RSIGMA.md`).
 
-// A benchmark: a broken setup may panic, and measurements are indexed and counted directly;
-// the allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+// A benchmark: a broken setup may panic, and measurements are indexed and counted directly.
 #![allow(
-    unsafe_code,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -21,11 +19,10 @@
     clippy::unreachable
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -35,57 +32,21 @@ use dcf_events::windows::{WindowsEvent, json_stream};
 use dcf_parser::Content;
 use dcf_sensor::{Channels, Event, LoaderConfig, Ruleset, Scratch, Sensor, SensorInterface};
 use dcf_sigma::{ImportOptions, compile_paths};
+use dcf_test_support::CountingAllocator;
 use dcf_test_support::Rng;
 use serde_json::{Map, Value as Json, json};
 
 // ---------------------------------------------------------------------------------------------
 // Memory: a counting allocator (current and peak bytes in use).
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size > layout.size() {
-                let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed)
-                    + (new_size - layout.size());
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// Runs `f`; returns its result, the bytes it still holds afterwards and its peak above the
 /// starting point.
 fn measure_memory<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    let held = CURRENT.load(Ordering::Relaxed).saturating_sub(base);
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
-    (out, held, peak)
+    let (out, heap) = GLOBAL.measure(f);
+    (out, heap.held, heap.peak)
 }
 
 fn mib(bytes: usize) -> String {

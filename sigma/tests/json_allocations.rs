@@ -5,10 +5,8 @@
 //! counter): the test harness's own threads allocate at times of their own choosing, and
 //! counting them made the verdict depend on scheduling.
 
-// A test: a failure may panic, and fixtures are indexed and counted directly; the
-// allocation counter is a `GlobalAlloc` wrapper, which is `unsafe` to implement.
+// A test: a failure may panic, and fixtures are indexed and counted directly.
 #![allow(
-    unsafe_code,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -16,57 +14,16 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use dcf_events::flat_json::JsonBuffers;
+use dcf_test_support::CountingAllocator;
 
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread while it counts; `None` while it does not count.
-    /// Const-initialised, so reading it never allocates (no lazy initialisation).
-    static ALLOCATIONS: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-/// Counts one allocation if the calling thread is counting. `try_with` because the
-/// allocator may run while a thread's locals are being destroyed.
-fn count_one() {
-    let _ = ALLOCATIONS.try_with(|count| {
-        if let Some(n) = count.get() {
-            count.set(Some(n + 1));
-        }
-    });
-}
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// The allocations `f` makes on the calling thread.
 fn allocations_of(f: impl FnOnce()) -> usize {
-    ALLOCATIONS.with(|count| count.set(Some(0)));
-    f();
-    ALLOCATIONS.with(|count| count.replace(None)).unwrap_or(0)
+    CountingAllocator::thread_allocations_of(f)
 }
-
-// SAFETY: forwards every call to the system allocator with the caller's arguments; it only
-// counts allocations.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller's contract for `layout` is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (through `alloc` above).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 #[test]
 fn reading_an_event_allocates_nothing_once_warm() {

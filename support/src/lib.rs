@@ -7,6 +7,8 @@
 //! - [`table_rows`]: the rows of the Markdown tables the spec agreement tests compare with
 //!   the code.
 //!
+//! - [`CountingAllocator`]: the one counting global allocator (allocations, bytes in use and
+//!   their peak, and a thread's own allocations) behind every heap measurement;
 //! - [`content::bound`] (feature `content`): a content encoded, parsed and bound as a sensor
 //!   runs it;
 //! - [`corpus`] (feature `corpus`): the semantic corpus's time, fleet and keys.
@@ -19,6 +21,10 @@
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use std::path::{Path, PathBuf};
+
+mod counting_alloc;
+
+pub use counting_alloc::{CountingAllocator, HeapUse};
 
 #[cfg(feature = "content")]
 pub mod content;
