@@ -2,167 +2,133 @@
 
 use core::fmt;
 
-macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $name:ident = $num:literal, $text:literal; )*) => {
-        /// Stable error codes of the format (spec table `Error codes`).
-        ///
-        /// A code's number and meaning never change once published; new codes get new numbers.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        #[repr(u16)]
-        pub enum ErrorCode {
-            $( $(#[$doc])* $name = $num, )*
-        }
-
-        impl ErrorCode {
-            /// Every code, in ascending order.
-            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$name, )* ];
-
-            /// The number of the code (`107` for `E0107`).
-            pub const fn number(self) -> u16 {
-                self as u16
-            }
-
-            /// The code as written in the spec and in diagnostics, e.g. `"E0107"`.
-            pub const fn as_str(self) -> &'static str {
-                match self { $( ErrorCode::$name => concat!("E0", stringify!($num)), )* }
-            }
-
-            /// The one-line meaning of the code, as in the spec's table.
-            pub const fn description(self) -> &'static str {
-                match self { $( ErrorCode::$name => $text, )* }
-            }
-
-            /// The code with the given spec spelling (`"E0107"`), if there is one.
-            pub fn from_str_code(code: &str) -> Option<ErrorCode> {
-                ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code)
-            }
-        }
-    };
-}
-
-error_codes! {
-    /// The file is larger than `MAX_FILE_SIZE`.
-    FileTooLarge = 101, "file larger than the format's size limit";
-    /// The first eight bytes are not the dcf magic.
-    BadMagic = 102, "not a dcf file: bad magic bytes";
-    /// The file ends inside the fixed header.
-    TruncatedHeader = 103, "file ends inside the header";
-    /// The major version is not one this reader implements.
-    UnsupportedMajor = 104, "unsupported format major version";
-    /// A reserved header flag bit is set.
-    ReservedFlags = 105, "reserved header flag bit set";
-    /// The file is too short to hold the digest and, if flagged, the signature block.
-    TruncatedTrailer = 106, "file too short for its digest and signature block";
-    /// The SHA-256 digest does not match the digested bytes.
-    DigestMismatch = 107, "SHA-256 digest does not match the content";
-    /// `created_at` is not before `expires_at`.
-    InvalidTimeRange = 108, "creation time is not before expiry time";
-    /// `sensor_min` is greater than `sensor_max`.
-    InvalidSensorRange = 109, "minimum sensor version above maximum";
-    /// Fewer than eight bytes remain where a section header is expected.
-    TruncatedSectionHeader = 201, "body ends inside a section header";
-    /// A section's length runs past the end of the body.
-    SectionOverrun = 202, "section length runs past the end of the body";
-    /// A section's tag is not greater than the previous section's tag.
-    SectionOrder = 203, "section out of order or repeated";
-    /// A required section is absent.
-    MissingSection = 204, "required section missing";
-    /// A section tag unknown to a reader of the same or a later minor version.
-    UnknownSection = 205, "unknown section tag";
-    /// A section's payload has bytes after its last structure.
-    SectionTrailingBytes = 206, "trailing bytes in section";
-    /// A structure runs past the end of its section's payload.
-    SectionTruncated = 207, "section payload ends inside a structure";
-    /// The string table has more entries than `MAX_STRINGS`.
-    TooManyStrings = 301, "too many strings";
-    /// A string's end offset is less than the previous one.
-    StringOffsetsDecrease = 302, "string end offsets decrease";
-    /// A string is longer than `MAX_STRING_LEN`.
-    StringTooLong = 303, "string longer than the limit";
-    /// A string is not valid UTF-8.
-    InvalidUtf8 = 304, "string is not valid UTF-8";
-    /// A sorted-index entry is not a valid string index.
-    SortedIndexOutOfRange = 305, "sorted string index out of range";
-    /// Two neighbours of the sorted index name equal strings (two equal strings, or one
-    /// index listed twice).
-    DuplicateString = 306, "duplicate string, or an index listed twice, in the string table";
-    /// The sorted index does not list strings in ascending byte order.
-    StringsNotSorted = 307, "sorted string index not in ascending order";
-    /// A string reference is not below the string count.
-    StringIndexOutOfRange = 308, "string index out of range";
-    /// A string is referenced for the first time before a string listed ahead of it.
-    StringOutOfFirstUseOrder = 309, "string table not in order of first use";
-    /// A string of the table is never referenced.
-    UnreferencedString = 310, "string never referenced";
-    /// The interface declares more templates than `MAX_TEMPLATES`.
-    TooManyTemplates = 401, "too many template types";
-    /// Two templates have the same id.
-    DuplicateTemplateId = 402, "duplicate template type id";
-    /// Template ids are not in ascending order.
-    TemplatesNotSorted = 403, "template types not sorted by id";
-    /// A template declares more fields than `MAX_FIELDS_PER_TEMPLATE`.
-    TooManyFields = 404, "template declares too many fields";
-    /// A template's `first_field` is not the sum of the field counts before it.
-    FieldRangeMismatch = 405, "template field range does not follow the previous one";
-    /// A field type code is not defined.
-    InvalidFieldType = 406, "unknown field type";
-    /// The field table's count is not the sum of the templates' field counts.
-    FieldCountMismatch = 407, "field table size differs from the templates' field counts";
-    /// The interface declares more fields in all than `MAX_TOTAL_FIELDS`.
-    TooManyTotalFields = 408, "too many fields in all";
-    /// More attribute records than `MAX_ATTRIBUTES`.
-    TooManyAttributes = 501, "too many attributes";
-    /// More value records than `MAX_VALUES`.
-    TooManyValues = 502, "too many values";
-    /// More rules than `MAX_RULES`.
-    TooManyRules = 601, "too many rules";
-    /// Two rules have the same id.
-    DuplicateRuleId = 602, "duplicate rule id";
-    /// Rule ids are not in ascending order.
-    RulesNotSorted = 603, "rules not sorted by id";
-    /// A rule's template index is not below the template count.
-    TemplateIndexOutOfRange = 604, "rule names an undeclared template type";
-    /// A severity code is not defined.
-    InvalidSeverity = 605, "unknown severity";
-    /// An action code is not defined.
-    InvalidAction = 606, "unknown action";
-    /// A rule's `attr_first` is not where the previous rule's attributes end.
-    AttributeRangeMismatch = 607, "rule attribute range does not follow the previous one";
-    /// A rule has more attributes than `MAX_ATTRIBUTES_PER_RULE`.
-    TooManyRuleAttributes = 608, "rule has too many attributes";
-    /// The rules' attribute ranges do not cover the attribute table exactly.
-    AttributeCountMismatch = 609, "attribute table size differs from the rules' attribute counts";
-    /// A rule's `node_first` is not where the previous rule's nodes end.
-    NodeRangeMismatch = 610, "rule node range does not follow the previous one";
-    /// A rule's expression is empty or longer than `MAX_NODES_PER_RULE`.
-    ExpressionSize = 611, "rule expression empty or too long";
-    /// A node's opcode is not defined.
-    UnknownOpcode = 701, "unknown opcode";
-    /// A node's flags are not allowed for its opcode.
-    InvalidFlags = 702, "flags not allowed for the opcode";
-    /// A node's field index is not below its template's field count.
-    FieldIndexOutOfRange = 703, "field index out of range for the rule's template type";
-    /// A node's opcode does not apply to its field's type.
-    FieldTypeMismatch = 704, "opcode does not apply to the field's type";
-    /// A node field that must be zero for its opcode is not.
-    NonZeroReserved = 705, "operand that must be zero is not";
-    /// A node's value range does not start where the previous node's ends.
-    ValueRangeMismatch = 706, "value range does not follow the previous one";
-    /// A match node has no operand or more than `MAX_VALUES_PER_NODE`.
-    ValueCountOutOfRange = 707, "match node has no operands or too many";
-    /// An operator pops more operands than the expression has pushed.
-    StackUnderflow = 708, "operator has fewer operands than it takes";
-    /// A rule's expression does not leave exactly one result.
-    NotSingleRoot = 709, "expression does not reduce to one result";
-    /// A rule's expression is deeper than `MAX_EXPRESSION_DEPTH`.
-    ExpressionTooDeep = 710, "expression nested too deeply";
-    /// The node table's count is not the sum of the rules' node counts.
-    NodeCountMismatch = 711, "node table size differs from the rules' node counts";
-    /// The nodes' value ranges do not cover the value table exactly.
-    ValueCountMismatch = 712, "value table size differs from the nodes' operand counts";
-    /// More nodes than `MAX_NODES`.
-    TooManyNodes = 713, "too many expression nodes";
+crate::code_table! {
+    /// Stable error codes of the format (spec table `Error codes`).
+    ///
+    /// A code's number and meaning never change once published; new codes get new numbers.
+    pub enum ErrorCode: u16 prefix "E0" {
+        /// The file is larger than `MAX_FILE_SIZE`.
+        FileTooLarge = 101, "file larger than the format's size limit";
+        /// The first eight bytes are not the dcf magic.
+        BadMagic = 102, "not a dcf file: bad magic bytes";
+        /// The file ends inside the fixed header.
+        TruncatedHeader = 103, "file ends inside the header";
+        /// The major version is not one this reader implements.
+        UnsupportedMajor = 104, "unsupported format major version";
+        /// A reserved header flag bit is set.
+        ReservedFlags = 105, "reserved header flag bit set";
+        /// The file is too short to hold the digest and, if flagged, the signature block.
+        TruncatedTrailer = 106, "file too short for its digest and signature block";
+        /// The SHA-256 digest does not match the digested bytes.
+        DigestMismatch = 107, "SHA-256 digest does not match the content";
+        /// `created_at` is not before `expires_at`.
+        InvalidTimeRange = 108, "creation time is not before expiry time";
+        /// `sensor_min` is greater than `sensor_max`.
+        InvalidSensorRange = 109, "minimum sensor version above maximum";
+        /// Fewer than eight bytes remain where a section header is expected.
+        TruncatedSectionHeader = 201, "body ends inside a section header";
+        /// A section's length runs past the end of the body.
+        SectionOverrun = 202, "section length runs past the end of the body";
+        /// A section's tag is not greater than the previous section's tag.
+        SectionOrder = 203, "section out of order or repeated";
+        /// A required section is absent.
+        MissingSection = 204, "required section missing";
+        /// A section tag unknown to a reader of the same or a later minor version.
+        UnknownSection = 205, "unknown section tag";
+        /// A section's payload has bytes after its last structure.
+        SectionTrailingBytes = 206, "trailing bytes in section";
+        /// A structure runs past the end of its section's payload.
+        SectionTruncated = 207, "section payload ends inside a structure";
+        /// The string table has more entries than `MAX_STRINGS`.
+        TooManyStrings = 301, "too many strings";
+        /// A string's end offset is less than the previous one.
+        StringOffsetsDecrease = 302, "string end offsets decrease";
+        /// A string is longer than `MAX_STRING_LEN`.
+        StringTooLong = 303, "string longer than the limit";
+        /// A string is not valid UTF-8.
+        InvalidUtf8 = 304, "string is not valid UTF-8";
+        /// A sorted-index entry is not a valid string index.
+        SortedIndexOutOfRange = 305, "sorted string index out of range";
+        /// Two neighbours of the sorted index name equal strings (two equal strings, or one
+        /// index listed twice).
+        DuplicateString = 306, "duplicate string, or an index listed twice, in the string table";
+        /// The sorted index does not list strings in ascending byte order.
+        StringsNotSorted = 307, "sorted string index not in ascending order";
+        /// A string reference is not below the string count.
+        StringIndexOutOfRange = 308, "string index out of range";
+        /// A string is referenced for the first time before a string listed ahead of it.
+        StringOutOfFirstUseOrder = 309, "string table not in order of first use";
+        /// A string of the table is never referenced.
+        UnreferencedString = 310, "string never referenced";
+        /// The interface declares more templates than `MAX_TEMPLATES`.
+        TooManyTemplates = 401, "too many template types";
+        /// Two templates have the same id.
+        DuplicateTemplateId = 402, "duplicate template type id";
+        /// Template ids are not in ascending order.
+        TemplatesNotSorted = 403, "template types not sorted by id";
+        /// A template declares more fields than `MAX_FIELDS_PER_TEMPLATE`.
+        TooManyFields = 404, "template declares too many fields";
+        /// A template's `first_field` is not the sum of the field counts before it.
+        FieldRangeMismatch = 405, "template field range does not follow the previous one";
+        /// A field type code is not defined.
+        InvalidFieldType = 406, "unknown field type";
+        /// The field table's count is not the sum of the templates' field counts.
+        FieldCountMismatch = 407, "field table size differs from the templates' field counts";
+        /// The interface declares more fields in all than `MAX_TOTAL_FIELDS`.
+        TooManyTotalFields = 408, "too many fields in all";
+        /// More attribute records than `MAX_ATTRIBUTES`.
+        TooManyAttributes = 501, "too many attributes";
+        /// More value records than `MAX_VALUES`.
+        TooManyValues = 502, "too many values";
+        /// More rules than `MAX_RULES`.
+        TooManyRules = 601, "too many rules";
+        /// Two rules have the same id.
+        DuplicateRuleId = 602, "duplicate rule id";
+        /// Rule ids are not in ascending order.
+        RulesNotSorted = 603, "rules not sorted by id";
+        /// A rule's template index is not below the template count.
+        TemplateIndexOutOfRange = 604, "rule names an undeclared template type";
+        /// A severity code is not defined.
+        InvalidSeverity = 605, "unknown severity";
+        /// An action code is not defined.
+        InvalidAction = 606, "unknown action";
+        /// A rule's `attr_first` is not where the previous rule's attributes end.
+        AttributeRangeMismatch = 607, "rule attribute range does not follow the previous one";
+        /// A rule has more attributes than `MAX_ATTRIBUTES_PER_RULE`.
+        TooManyRuleAttributes = 608, "rule has too many attributes";
+        /// The rules' attribute ranges do not cover the attribute table exactly.
+        AttributeCountMismatch = 609, "attribute table size differs from the rules' attribute counts";
+        /// A rule's `node_first` is not where the previous rule's nodes end.
+        NodeRangeMismatch = 610, "rule node range does not follow the previous one";
+        /// A rule's expression is empty or longer than `MAX_NODES_PER_RULE`.
+        ExpressionSize = 611, "rule expression empty or too long";
+        /// A node's opcode is not defined.
+        UnknownOpcode = 701, "unknown opcode";
+        /// A node's flags are not allowed for its opcode.
+        InvalidFlags = 702, "flags not allowed for the opcode";
+        /// A node's field index is not below its template's field count.
+        FieldIndexOutOfRange = 703, "field index out of range for the rule's template type";
+        /// A node's opcode does not apply to its field's type.
+        FieldTypeMismatch = 704, "opcode does not apply to the field's type";
+        /// A node field that must be zero for its opcode is not.
+        NonZeroReserved = 705, "operand that must be zero is not";
+        /// A node's value range does not start where the previous node's ends.
+        ValueRangeMismatch = 706, "value range does not follow the previous one";
+        /// A match node has no operand or more than `MAX_VALUES_PER_NODE`.
+        ValueCountOutOfRange = 707, "match node has no operands or too many";
+        /// An operator pops more operands than the expression has pushed.
+        StackUnderflow = 708, "operator has fewer operands than it takes";
+        /// A rule's expression does not leave exactly one result.
+        NotSingleRoot = 709, "expression does not reduce to one result";
+        /// A rule's expression is deeper than `MAX_EXPRESSION_DEPTH`.
+        ExpressionTooDeep = 710, "expression nested too deeply";
+        /// The node table's count is not the sum of the rules' node counts.
+        NodeCountMismatch = 711, "node table size differs from the rules' node counts";
+        /// The nodes' value ranges do not cover the value table exactly.
+        ValueCountMismatch = 712, "value table size differs from the nodes' operand counts";
+        /// More nodes than `MAX_NODES`.
+        TooManyNodes = 713, "too many expression nodes";
+    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -34,6 +34,7 @@ extern crate alloc;
 #[cfg(feature = "arbitrary")]
 extern crate std;
 
+mod code_table;
 mod error;
 mod expr;
 pub mod format;
@@ -65,3 +66,7 @@ pub use view::{ContentView, FieldView, RuleView, Section, TemplateView, ValueLis
 
 #[cfg(feature = "alloc")]
 pub use model::{Attribute, Content, Extension, Field, Rule, Signature, Template};
+
+// What `code_table!` expands to calls it; not part of the API.
+#[doc(hidden)]
+pub use code_table::strictly_ascending as __code_table_strictly_ascending;

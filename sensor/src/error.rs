@@ -4,61 +4,46 @@ use core::fmt;
 
 use dcf_parser::Error as FormatError;
 
-macro_rules! codes {
-    ($( $(#[$doc:meta])* $name:ident = $code:literal, $text:literal; )*) => {
-        /// Stable codes of the loader and the interpreter (E3xxx).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum SensorCode { $( $(#[$doc])* $name, )* }
-
-        impl SensorCode {
-            /// Every code, ascending.
-            pub const ALL: &'static [SensorCode] = &[ $( SensorCode::$name, )* ];
-            /// The code as written in the spec, e.g. `"E3003"`.
-            pub const fn as_str(self) -> &'static str { match self { $( SensorCode::$name => $code, )* } }
-            /// The one-line meaning, as in the spec's table.
-            pub const fn description(self) -> &'static str { match self { $( SensorCode::$name => $text, )* } }
-        }
-    };
-}
-
-codes! {
-    /// The content has no signature block and the embedder did not allow unsigned content.
-    Unsigned = "E3001", "content is not signed";
-    /// The signing key is not one of the sensor's trusted keys.
-    UntrustedKey = "E3002", "content signed by an untrusted key";
-    /// The Ed25519 signature does not verify.
-    BadSignature = "E3003", "signature does not verify";
-    /// The sensor's version lies outside the content's sensor range.
-    SensorVersionOutOfRange = "E3004", "sensor version outside the content's target range";
-    /// The content's channel is not the one this loader serves.
-    WrongChannel = "E3005", "content is for another channel";
-    /// The clock is before the content's creation time.
-    NotYetValid = "E3006", "content not valid yet";
-    /// The clock is at or after the content's expiry time.
-    Expired = "E3007", "content expired";
-    /// The sequence number is not greater than the active content's.
-    Rollback = "E3008", "sequence number not above the active content's (rollback)";
-    /// A rule's template type is not implemented by this sensor.
-    TemplateNotSupplied = "E3101", "rule uses a template type this sensor does not implement";
-    /// A rule reads a field index this sensor does not supply.
-    FieldNotSupplied = "E3102", "rule reads a field this sensor does not supply";
-    /// A field a rule reads has another type in this sensor.
-    FieldTypeMismatch = "E3103", "field type differs from what this sensor supplies";
-    /// A field a rule reads has another name in this sensor (another layout).
-    FieldNameMismatch = "E3104", "field name differs from what this sensor supplies";
-    /// A regular expression does not compile within the size limits.
-    BadRegex = "E3201", "regular expression rejected";
-    /// A glob pattern is malformed (a trailing lone escape).
-    BadGlob = "E3202", "glob pattern rejected";
-    /// A CIDR operand is malformed.
-    BadCidr = "E3203", "CIDR operand rejected";
-    /// No content has been loaded yet.
-    NoContent = "E3501", "no content loaded";
-    /// The event's template type is not one this sensor implements.
-    UnknownTemplate = "E3502", "event of a template type the sensor does not implement";
-    /// The event supplies fewer fields than the interface declares for its template type.
-    EventTooShort = "E3503", "event has fewer fields than its template type supplies";
+dcf_parser::code_table! {
+    /// Stable codes of the loader and the interpreter (E3xxx).
+    pub enum SensorCode {
+        /// The content has no signature block and the embedder did not allow unsigned content.
+        Unsigned = "E3001", "content is not signed";
+        /// The signing key is not one of the sensor's trusted keys.
+        UntrustedKey = "E3002", "content signed by an untrusted key";
+        /// The Ed25519 signature does not verify.
+        BadSignature = "E3003", "signature does not verify";
+        /// The sensor's version lies outside the content's sensor range.
+        SensorVersionOutOfRange = "E3004", "sensor version outside the content's target range";
+        /// The content's channel is not the one this loader serves.
+        WrongChannel = "E3005", "content is for another channel";
+        /// The clock is before the content's creation time.
+        NotYetValid = "E3006", "content not valid yet";
+        /// The clock is at or after the content's expiry time.
+        Expired = "E3007", "content expired";
+        /// The sequence number is not greater than the active content's.
+        Rollback = "E3008", "sequence number not above the active content's (rollback)";
+        /// A rule's template type is not implemented by this sensor.
+        TemplateNotSupplied = "E3101", "rule uses a template type this sensor does not implement";
+        /// A rule reads a field index this sensor does not supply.
+        FieldNotSupplied = "E3102", "rule reads a field this sensor does not supply";
+        /// A field a rule reads has another type in this sensor.
+        FieldTypeMismatch = "E3103", "field type differs from what this sensor supplies";
+        /// A field a rule reads has another name in this sensor (another layout).
+        FieldNameMismatch = "E3104", "field name differs from what this sensor supplies";
+        /// A regular expression does not compile within the size limits.
+        BadRegex = "E3201", "regular expression rejected";
+        /// A glob pattern is malformed (a trailing lone escape).
+        BadGlob = "E3202", "glob pattern rejected";
+        /// A CIDR operand is malformed.
+        BadCidr = "E3203", "CIDR operand rejected";
+        /// No content has been loaded yet.
+        NoContent = "E3501", "no content loaded";
+        /// The event's template type is not one this sensor implements.
+        UnknownTemplate = "E3502", "event of a template type the sensor does not implement";
+        /// The event supplies fewer fields than the interface declares for its template type.
+        EventTooShort = "E3503", "event has fewer fields than its template type supplies";
+    }
 }
 
 impl fmt::Display for SensorCode {

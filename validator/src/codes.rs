@@ -39,182 +39,150 @@ impl fmt::Display for Severity {
     }
 }
 
-macro_rules! codes {
-    ($( $(#[$doc:meta])* $name:ident = $code:literal, $rule:literal, $sev:ident, $text:literal; )*) => {
-        /// A diagnostic code of the validator (`format-spec/DIAGNOSTICS.md`).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #[non_exhaustive]
-        pub enum Code {
-            $( $(#[$doc])* $name, )*
-        }
-
-        impl Code {
-            /// Every code, in ascending order.
-            pub const ALL: &'static [Code] = &[ $( Code::$name, )* ];
-
-            /// The code as written in the spec and in reports, e.g. `"E1003"`.
-            pub const fn as_str(self) -> &'static str {
-                match self { $( Code::$name => $code, )* }
-            }
-
-            /// The id of the spec rule the code enforces, e.g. `"VAL-IFC-3"`.
-            pub const fn rule(self) -> &'static str {
-                match self { $( Code::$name => $rule, )* }
-            }
-
-            /// The one-line meaning of the code, as in the spec's table.
-            pub const fn description(self) -> &'static str {
-                match self { $( Code::$name => $text, )* }
-            }
-
-            /// The severity every diagnostic with this code has.
-            pub const fn severity(self) -> Severity {
-                match self { $( Code::$name => Severity::$sev, )* }
-            }
-        }
-    };
-}
-
-codes! {
-    /// No manifest of the fleet lies in the content's sensor range.
-    NoManifestInRange = "E1001", "VAL-IFC-1", Error, "no sensor manifest lies in the content's sensor range";
-    /// A targeted sensor does not implement a rule's template type.
-    TemplateNotImplemented = "E1002", "VAL-IFC-2", Error, "a targeted sensor does not implement the rule's template type";
-    /// A rule reads a field that a targeted sensor does not supply (the Channel File 291 class).
-    FieldNotSupplied = "E1003", "VAL-IFC-3", Error, "rule reads a field that a targeted sensor does not supply";
-    /// A wildcard names a field that a targeted sensor does not supply.
-    WildcardFieldNotSupplied = "E1004", "VAL-IFC-4", Warning, "wildcard on a field that a targeted sensor does not supply";
-    /// A field a rule reads is declared with another type than a targeted sensor supplies.
-    FieldTypeDiffers = "E1005", "VAL-IFC-5", Error, "declared type of a field a rule reads differs from the sensor's";
-    /// A field a rule reads is declared with another name than a targeted sensor supplies.
-    FieldNameDiffers = "E1006", "VAL-IFC-6", Error, "declared name of a field a rule reads differs from the sensor's";
-    /// A template type is declared with another name than a targeted sensor gives it.
-    TemplateNameDiffers = "E1007", "VAL-IFC-7", Warning, "declared template type name differs from the sensor's";
-    /// A field no rule reads is declared differently from what a targeted sensor supplies.
-    UnreadFieldDiffers = "E1008", "VAL-IFC-8", Warning, "declared field that no rule reads differs from the sensor's";
-    /// A regular expression does not compile.
-    InvalidRegex = "E1101", "VAL-OPD-1", Error, "regular expression does not compile";
-    /// A regular expression compiles to a program larger than the limit.
-    RegexTooBig = "E1102", "VAL-OPD-2", Error, "regular expression exceeds the program size limit";
-    /// A glob pattern is malformed.
-    InvalidGlob = "E1103", "VAL-OPD-3", Error, "malformed glob pattern";
-    /// A CIDR operand is malformed.
-    InvalidCidr = "E1104", "VAL-OPD-4", Error, "malformed CIDR operand";
-    /// A match operand accepts every value of its field.
-    OperandMatchesAll = "E1105", "VAL-OPD-5", Warning, "match operand accepts every value of its field";
-    /// A rule can never match.
-    NeverMatches = "E1201", "VAL-LOGIC-1", Warning, "rule can never match";
-    /// A `block` rule matches every event of its template type.
-    BlockMatchesAll = "E1202", "VAL-LOGIC-2", Error, "block rule matches every event of its template type";
-    /// A non-`block` rule matches every event of its template type.
-    MatchesAll = "E1203", "VAL-LOGIC-3", Warning, "rule matches every event of its template type";
-    /// A rule's estimated evaluation cost exceeds the budget.
-    RuleCostOverBudget = "E1301", "VAL-BUDGET-1", Error, "estimated evaluation cost of a rule exceeds the budget";
-    /// The estimated cost of one event of a template type exceeds the budget.
-    TemplateCostOverBudget = "E1302", "VAL-BUDGET-2", Error, "estimated evaluation cost of one event of a template type exceeds the budget";
-    /// The content has expired.
-    Expired = "E1401", "VAL-TIME-1", Error, "content has expired";
-    /// The content is not valid yet.
-    NotYetValid = "E1402", "VAL-TIME-2", Error, "content is not yet valid";
-    /// The sequence number does not increase over the previous content's (anti-rollback).
-    SequenceNotIncreasing = "E1403", "VAL-SEQ-1", Error, "sequence number is not greater than the previous content's";
-    /// The previous content belongs to another channel.
-    PreviousChannelDiffers = "E1404", "VAL-SEQ-2", Error, "previous content belongs to another channel";
-    /// The sequence number leaves fewer than `SEQUENCE_RESERVE` numbers after it: a sensor
-    /// that loads it could take almost no later update of its channel.
-    SequenceNoRoom = "E1405", "VAL-SEQ-3", Error, "sequence number leaves no room for later updates";
-    /// The sequence number is in the upper half of its range.
-    SequenceNearEnd = "E1406", "VAL-SEQ-4", Warning, "sequence number is near the end of its range";
-    /// The sequence number jumps further beyond the previous content's than `MAX_SEQUENCE_JUMP`.
-    SequenceJump = "E1407", "VAL-SEQ-5", Error, "sequence number jumps far beyond the previous content's";
-    /// The content is not signed.
-    Unsigned = "E1501", "VAL-SIG-1", Error, "content is not signed";
-    /// The content is signed by a key that is not among the trusted public keys.
-    UntrustedKey = "E1502", "VAL-SIG-2", Error, "content is signed by a key that is not trusted";
-    /// The signature does not verify.
-    BadSignature = "E1503", "VAL-SIG-3", Error, "signature does not verify";
-    /// The source is not valid YAML or JSON.
-    SourceSyntax = "E2001", "SRC-1", Error, "source is not valid YAML or JSON";
-    /// A source value has the wrong type.
-    SourceType = "E2002", "SRC-2", Error, "source value has the wrong type";
-    /// A mapping has a key the source format does not define.
-    SourceUnknownKey = "E2003", "SRC-3", Error, "unknown key";
-    /// A mapping lacks a required key.
-    SourceMissingKey = "E2004", "SRC-4", Error, "required key missing";
-    /// A value is not one the key allows.
-    SourceInvalidValue = "E2005", "SRC-5", Error, "invalid value";
-    /// Two rules have the same id.
-    DuplicateRuleId = "E2006", "SRC-6", Error, "duplicate rule id";
-    /// A rule names a template type that no manifest or declaration defines.
-    UnknownTemplate = "E2007", "SRC-7", Error, "unknown template type";
-    /// A condition names a field its template type does not have.
-    UnknownField = "E2008", "SRC-8", Error, "unknown field";
-    /// An operator does not apply to the type of its field.
-    OperatorTypeMismatch = "E2009", "SRC-9", Error, "operator does not apply to the field's type";
-    /// A number does not fit its wire type.
-    NumberOutOfRange = "E2010", "SRC-10", Error, "number out of range";
-    /// Manifests (or declarations) disagree on a template type's fields.
-    ManifestsDisagree = "E2011", "SRC-11", Error, "manifests disagree on a template type";
-    /// The content header is missing, or given more than once.
-    HeaderCount = "E2012", "SRC-12", Error, "content header missing or given more than once";
-    /// The format writer refuses the compiled content.
-    EncodeRejected = "E2013", "SRC-13", Error, "compiled content is refused by the format writer";
-    /// A condition has no operator, or more than one.
-    ConditionShape = "E2014", "SRC-14", Error, "condition needs exactly one operator";
-    /// The source is not UTF-8 text.
-    SourceNotUtf8 = "E2015", "SRC-15", Error, "source is not UTF-8 text";
-    /// The source nests deeper than the limit.
-    SourceTooDeep = "E2016", "SRC-16", Error, "source nested too deeply";
-    /// A probe event is refused by the interpreter bound to a targeted sensor.
-    ProbeRefused = "E4001", "TEST-1", Error, "the interpreter refuses a probe event";
-    /// A criterion does not give, in the interpreter, the result its definition gives.
-    ProbeMismatch = "E4002", "TEST-2", Error, "a criterion does not behave as specified in the interpreter";
-    /// No matching (or no non-matching) value could be generated for a criterion.
-    ProbeNotGenerated = "E4003", "TEST-3", Warning, "no probe value could be generated for a criterion";
-    /// The literal prefilter selects other rules than exhaustive evaluation matches.
-    PrefilterDisagrees = "E4004", "TEST-4", Error, "the literal prefilter and exhaustive evaluation disagree";
-    /// An event does not match a rule it must match.
-    ExpectedMatchMissing = "E4101", "TEST-5", Error, "event does not match a rule it must match";
-    /// An event matches a rule it must not match.
-    UnexpectedMatch = "E4102", "TEST-6", Error, "event matches a rule it must not match";
-    /// An expectation names a rule the content does not have.
-    ExpectationUnknownRule = "E4103", "TEST-7", Error, "expectation names a rule the content does not have";
-    /// A `block` rule matches a larger share of benign events than allowed.
-    BlockBlastRadius = "E4201", "TEST-8", Error, "block rule matches more benign events than the threshold";
-    /// A rule matches a larger share of benign events than allowed.
-    BlastRadius = "E4202", "TEST-9", Warning, "rule matches more benign events than the threshold";
-    /// An input path cannot be read.
-    Io = "E9001", "CLI-1", Error, "cannot read input";
-    /// A directory or argument list yields no input file.
-    NoInput = "E9002", "CLI-2", Error, "no input files found";
-    /// An input file is larger than its limit.
-    InputTooLarge = "E9003", "CLI-3", Error, "input file larger than the limit";
-    /// An output file cannot be written.
-    WriteFailed = "E9004", "CLI-4", Error, "cannot write output";
-    /// The `--previous` content is itself rejected by the parser.
-    PreviousRejected = "E9005", "CLI-5", Error, "previous content is rejected by the parser";
-    /// Directory expansion left inputs out (too deep, a link to a directory, unreadable).
-    InputSkipped = "E9006", "CLI-12", Error, "directory expansion skipped inputs";
-    /// A manifest is not valid TOML or has the wrong shape.
-    ManifestSyntax = "E9101", "CLI-6", Error, "manifest is not valid TOML or has the wrong shape";
-    /// A manifest contradicts itself.
-    ManifestInvalid = "E9102", "CLI-7", Error, "manifest is inconsistent";
-    /// Two manifests describe the same sensor version differently.
-    ManifestConflict = "E9103", "CLI-8", Error, "two manifests describe the same sensor version differently";
-    /// A key file is malformed.
-    KeyFile = "E9201", "CLI-9", Error, "key file is malformed";
-    /// `keygen` would overwrite an existing file.
-    KeyExists = "E9202", "CLI-10", Error, "refusing to overwrite an existing key file";
-    /// A line of an events file is not a valid event for the targeted sensors.
-    EventSyntax = "E9301", "CLI-11", Error, "events file line is not a valid event";
+// Rows: variant = code, description, rule, severity (the accessors after the rows, in that
+// order).
+dcf_parser::code_table! {
+    /// A diagnostic code of the validator (`format-spec/DIAGNOSTICS.md`).
+    pub enum Code {
+        /// No manifest of the fleet lies in the content's sensor range.
+        NoManifestInRange = "E1001", "no sensor manifest lies in the content's sensor range", "VAL-IFC-1", Severity::Error;
+        /// A targeted sensor does not implement a rule's template type.
+        TemplateNotImplemented = "E1002", "a targeted sensor does not implement the rule's template type", "VAL-IFC-2", Severity::Error;
+        /// A rule reads a field that a targeted sensor does not supply (the Channel File 291 class).
+        FieldNotSupplied = "E1003", "rule reads a field that a targeted sensor does not supply", "VAL-IFC-3", Severity::Error;
+        /// A wildcard names a field that a targeted sensor does not supply.
+        WildcardFieldNotSupplied = "E1004", "wildcard on a field that a targeted sensor does not supply", "VAL-IFC-4", Severity::Warning;
+        /// A field a rule reads is declared with another type than a targeted sensor supplies.
+        FieldTypeDiffers = "E1005", "declared type of a field a rule reads differs from the sensor's", "VAL-IFC-5", Severity::Error;
+        /// A field a rule reads is declared with another name than a targeted sensor supplies.
+        FieldNameDiffers = "E1006", "declared name of a field a rule reads differs from the sensor's", "VAL-IFC-6", Severity::Error;
+        /// A template type is declared with another name than a targeted sensor gives it.
+        TemplateNameDiffers = "E1007", "declared template type name differs from the sensor's", "VAL-IFC-7", Severity::Warning;
+        /// A field no rule reads is declared differently from what a targeted sensor supplies.
+        UnreadFieldDiffers = "E1008", "declared field that no rule reads differs from the sensor's", "VAL-IFC-8", Severity::Warning;
+        /// A regular expression does not compile.
+        InvalidRegex = "E1101", "regular expression does not compile", "VAL-OPD-1", Severity::Error;
+        /// A regular expression compiles to a program larger than the limit.
+        RegexTooBig = "E1102", "regular expression exceeds the program size limit", "VAL-OPD-2", Severity::Error;
+        /// A glob pattern is malformed.
+        InvalidGlob = "E1103", "malformed glob pattern", "VAL-OPD-3", Severity::Error;
+        /// A CIDR operand is malformed.
+        InvalidCidr = "E1104", "malformed CIDR operand", "VAL-OPD-4", Severity::Error;
+        /// A match operand accepts every value of its field.
+        OperandMatchesAll = "E1105", "match operand accepts every value of its field", "VAL-OPD-5", Severity::Warning;
+        /// A rule can never match.
+        NeverMatches = "E1201", "rule can never match", "VAL-LOGIC-1", Severity::Warning;
+        /// A `block` rule matches every event of its template type.
+        BlockMatchesAll = "E1202", "block rule matches every event of its template type", "VAL-LOGIC-2", Severity::Error;
+        /// A non-`block` rule matches every event of its template type.
+        MatchesAll = "E1203", "rule matches every event of its template type", "VAL-LOGIC-3", Severity::Warning;
+        /// A rule's estimated evaluation cost exceeds the budget.
+        RuleCostOverBudget = "E1301", "estimated evaluation cost of a rule exceeds the budget", "VAL-BUDGET-1", Severity::Error;
+        /// The estimated cost of one event of a template type exceeds the budget.
+        TemplateCostOverBudget = "E1302", "estimated evaluation cost of one event of a template type exceeds the budget", "VAL-BUDGET-2", Severity::Error;
+        /// The content has expired.
+        Expired = "E1401", "content has expired", "VAL-TIME-1", Severity::Error;
+        /// The content is not valid yet.
+        NotYetValid = "E1402", "content is not yet valid", "VAL-TIME-2", Severity::Error;
+        /// The sequence number does not increase over the previous content's (anti-rollback).
+        SequenceNotIncreasing = "E1403", "sequence number is not greater than the previous content's", "VAL-SEQ-1", Severity::Error;
+        /// The previous content belongs to another channel.
+        PreviousChannelDiffers = "E1404", "previous content belongs to another channel", "VAL-SEQ-2", Severity::Error;
+        /// The sequence number leaves fewer than `SEQUENCE_RESERVE` numbers after it: a sensor
+        /// that loads it could take almost no later update of its channel.
+        SequenceNoRoom = "E1405", "sequence number leaves no room for later updates", "VAL-SEQ-3", Severity::Error;
+        /// The sequence number is in the upper half of its range.
+        SequenceNearEnd = "E1406", "sequence number is near the end of its range", "VAL-SEQ-4", Severity::Warning;
+        /// The sequence number jumps further beyond the previous content's than `MAX_SEQUENCE_JUMP`.
+        SequenceJump = "E1407", "sequence number jumps far beyond the previous content's", "VAL-SEQ-5", Severity::Error;
+        /// The content is not signed.
+        Unsigned = "E1501", "content is not signed", "VAL-SIG-1", Severity::Error;
+        /// The content is signed by a key that is not among the trusted public keys.
+        UntrustedKey = "E1502", "content is signed by a key that is not trusted", "VAL-SIG-2", Severity::Error;
+        /// The signature does not verify.
+        BadSignature = "E1503", "signature does not verify", "VAL-SIG-3", Severity::Error;
+        /// The source is not valid YAML or JSON.
+        SourceSyntax = "E2001", "source is not valid YAML or JSON", "SRC-1", Severity::Error;
+        /// A source value has the wrong type.
+        SourceType = "E2002", "source value has the wrong type", "SRC-2", Severity::Error;
+        /// A mapping has a key the source format does not define.
+        SourceUnknownKey = "E2003", "unknown key", "SRC-3", Severity::Error;
+        /// A mapping lacks a required key.
+        SourceMissingKey = "E2004", "required key missing", "SRC-4", Severity::Error;
+        /// A value is not one the key allows.
+        SourceInvalidValue = "E2005", "invalid value", "SRC-5", Severity::Error;
+        /// Two rules have the same id.
+        DuplicateRuleId = "E2006", "duplicate rule id", "SRC-6", Severity::Error;
+        /// A rule names a template type that no manifest or declaration defines.
+        UnknownTemplate = "E2007", "unknown template type", "SRC-7", Severity::Error;
+        /// A condition names a field its template type does not have.
+        UnknownField = "E2008", "unknown field", "SRC-8", Severity::Error;
+        /// An operator does not apply to the type of its field.
+        OperatorTypeMismatch = "E2009", "operator does not apply to the field's type", "SRC-9", Severity::Error;
+        /// A number does not fit its wire type.
+        NumberOutOfRange = "E2010", "number out of range", "SRC-10", Severity::Error;
+        /// Manifests (or declarations) disagree on a template type's fields.
+        ManifestsDisagree = "E2011", "manifests disagree on a template type", "SRC-11", Severity::Error;
+        /// The content header is missing, or given more than once.
+        HeaderCount = "E2012", "content header missing or given more than once", "SRC-12", Severity::Error;
+        /// The format writer refuses the compiled content.
+        EncodeRejected = "E2013", "compiled content is refused by the format writer", "SRC-13", Severity::Error;
+        /// A condition has no operator, or more than one.
+        ConditionShape = "E2014", "condition needs exactly one operator", "SRC-14", Severity::Error;
+        /// The source is not UTF-8 text.
+        SourceNotUtf8 = "E2015", "source is not UTF-8 text", "SRC-15", Severity::Error;
+        /// The source nests deeper than the limit.
+        SourceTooDeep = "E2016", "source nested too deeply", "SRC-16", Severity::Error;
+        /// A probe event is refused by the interpreter bound to a targeted sensor.
+        ProbeRefused = "E4001", "the interpreter refuses a probe event", "TEST-1", Severity::Error;
+        /// A criterion does not give, in the interpreter, the result its definition gives.
+        ProbeMismatch = "E4002", "a criterion does not behave as specified in the interpreter", "TEST-2", Severity::Error;
+        /// No matching (or no non-matching) value could be generated for a criterion.
+        ProbeNotGenerated = "E4003", "no probe value could be generated for a criterion", "TEST-3", Severity::Warning;
+        /// The literal prefilter selects other rules than exhaustive evaluation matches.
+        PrefilterDisagrees = "E4004", "the literal prefilter and exhaustive evaluation disagree", "TEST-4", Severity::Error;
+        /// An event does not match a rule it must match.
+        ExpectedMatchMissing = "E4101", "event does not match a rule it must match", "TEST-5", Severity::Error;
+        /// An event matches a rule it must not match.
+        UnexpectedMatch = "E4102", "event matches a rule it must not match", "TEST-6", Severity::Error;
+        /// An expectation names a rule the content does not have.
+        ExpectationUnknownRule = "E4103", "expectation names a rule the content does not have", "TEST-7", Severity::Error;
+        /// A `block` rule matches a larger share of benign events than allowed.
+        BlockBlastRadius = "E4201", "block rule matches more benign events than the threshold", "TEST-8", Severity::Error;
+        /// A rule matches a larger share of benign events than allowed.
+        BlastRadius = "E4202", "rule matches more benign events than the threshold", "TEST-9", Severity::Warning;
+        /// An input path cannot be read.
+        Io = "E9001", "cannot read input", "CLI-1", Severity::Error;
+        /// A directory or argument list yields no input file.
+        NoInput = "E9002", "no input files found", "CLI-2", Severity::Error;
+        /// An input file is larger than its limit.
+        InputTooLarge = "E9003", "input file larger than the limit", "CLI-3", Severity::Error;
+        /// An output file cannot be written.
+        WriteFailed = "E9004", "cannot write output", "CLI-4", Severity::Error;
+        /// The `--previous` content is itself rejected by the parser.
+        PreviousRejected = "E9005", "previous content is rejected by the parser", "CLI-5", Severity::Error;
+        /// Directory expansion left inputs out (too deep, a link to a directory, unreadable).
+        InputSkipped = "E9006", "directory expansion skipped inputs", "CLI-12", Severity::Error;
+        /// A manifest is not valid TOML or has the wrong shape.
+        ManifestSyntax = "E9101", "manifest is not valid TOML or has the wrong shape", "CLI-6", Severity::Error;
+        /// A manifest contradicts itself.
+        ManifestInvalid = "E9102", "manifest is inconsistent", "CLI-7", Severity::Error;
+        /// Two manifests describe the same sensor version differently.
+        ManifestConflict = "E9103", "two manifests describe the same sensor version differently", "CLI-8", Severity::Error;
+        /// A key file is malformed.
+        KeyFile = "E9201", "key file is malformed", "CLI-9", Severity::Error;
+        /// `keygen` would overwrite an existing file.
+        KeyExists = "E9202", "refusing to overwrite an existing key file", "CLI-10", Severity::Error;
+        /// A line of an events file is not a valid event for the targeted sensors.
+        EventSyntax = "E9301", "events file line is not a valid event", "CLI-11", Severity::Error;
+    }
+    /// The id of the spec rule the code enforces, e.g. `"VAL-IFC-3"`.
+    pub const fn rule(self) -> &'static str;
+    /// The severity every diagnostic with this code has.
+    pub const fn severity(self) -> Severity;
 }
 
 impl Code {
-    /// The code with the given spelling (`"E1003"`), if there is one.
-    pub fn from_str_code(code: &str) -> Option<Code> {
-        Code::ALL.iter().copied().find(|c| c.as_str() == code)
-    }
-
     /// Whether the code is a semantic content check (`E1xxx`).
     pub fn is_semantic(self) -> bool {
         self.as_str().starts_with("E1")
