@@ -12,7 +12,7 @@ doc: |
   signature block. Integers are little-endian; nothing is padded or aligned.
 
   This is the declarative description of the layout that `format-spec/SPEC.md` states in
-  prose. `tests/tests/kaitai/` checks that the parser generated from it and the reference
+  prose. `conformance/conformance/kaitai/` checks that the parser generated from it and the reference
   reader (crate `dcf-parser`) decode every valid file to the same structure.
 
   Checked here with `valid:`: the magic, the major version, the reserved flag bits, the time

@@ -2,7 +2,7 @@
 //! the reference reader (`dcf-parser`).
 //!
 //! The parser that Kaitai Struct generates from the .ksy is an independent reading of the
-//! layout: this test compiles it to Python, runs it (`tests/kaitai/dump.py`) over every file
+//! layout: this test compiles it to Python, runs it (`conformance/kaitai/dump.py`) over every file
 //! of `corpus/valid/` and over contents generated here, and checks that it decodes each file
 //! to exactly the structure that `dcf_parser`'s public API gives for the same file: header,
 //! sections, every string, templates and fields, attributes, values, rules, nodes, unknown
@@ -14,9 +14,9 @@
 //! are distinct), so any disagreement between the two readings shows up as a difference.
 //!
 //! Tooling, installed on first use (a failure to install is a test failure, never a skip):
-//! - `npm ci` in `tests/kaitai/` for `kaitai-struct-compiler` 0.11 and `js-yaml`;
-//! - `python3 -m pip install --target tests/kaitai/.build/pylib kaitaistruct==0.11`;
-//! - `node tests/kaitai/compile.js` writes `tests/kaitai/.build/gen/dcf.py`.
+//! - `npm ci` in `conformance/kaitai/` for `kaitai-struct-compiler` 0.11 and `js-yaml`;
+//! - `python3 -m pip install --target conformance/kaitai/.build/pylib kaitaistruct==0.11`;
+//! - `node conformance/kaitai/compile.js` writes `conformance/kaitai/.build/gen/dcf.py`.
 //!
 //! Set `DCF_PYTHON` to use another Python 3 interpreter than `python3`.
 //!
@@ -59,7 +59,7 @@ fn kaitai_and_parser_agree_on_the_valid_corpus() {
     assert!(
         files.len() >= MIN_CORPUS_FILES,
         "corpus/valid holds {} .dcf files; this test needs at least {MIN_CORPUS_FILES} \
-         (the corpus generator in tests/src writes them)",
+         (the corpus generator in conformance/src writes them)",
         files.len()
     );
     assert_agreement(&files);

@@ -1,6 +1,6 @@
 //! The Kaitai Struct side: installing the tooling (the Kaitai Struct compiler through npm, its
 //! Python runtime through pip), compiling `format-spec/dcf.ksy` to Python once per test
-//! process, and running the generated parser (`tests/kaitai/dump.py`) over files.
+//! process, and running the generated parser (`conformance/kaitai/dump.py`) over files.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -135,7 +135,7 @@ fn setup() -> Result<Harness, String> {
     let dir = kaitai_dir();
     let _lock = SetupLock::acquire(dir.join(".build").join("setup.lock"))?;
     let node_hint = "The Kaitai test needs Node.js and npm (Debian: apt-get install nodejs npm) and \
-                     the npm registry to install tests/kaitai/package-lock.json.";
+                     the npm registry to install conformance/kaitai/package-lock.json.";
     run(
         Command::new("node").arg("--version"),
         "Node.js is missing",

@@ -9,7 +9,7 @@ file, one line of JSON: {"file": PATH, "dump": STRUCTURE} or {"file": PATH, "err
 runtime is used when that folder does not exist). Exit status 0 when every file parsed, 1 when
 one did not, 2 on a usage or setup error.
 
-STRUCTURE is the canonical form that tests/tests/kaitai/dump.rs also builds from dcf-parser's view
+STRUCTURE is the canonical form that conformance/conformance/kaitai/dump.rs also builds from dcf-parser's view
 of the same file; keep the two in step. Everything in it comes from the generated parser: the
 string texts are its `entries[i].text`, string references are {"index", "text"} resolved
 through them, codes are plain integers, byte strings are lowercase hex.
