@@ -364,13 +364,8 @@ mod tests {
     /// alternations and repetitions over a small alphabet, with and without case folding.
     #[test]
     fn every_match_holds_a_required_literal() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = dcf_test_support::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         fn pattern(next: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
             let atoms = [
                 "a", "b", "C", "é", "-", "[ab]", "[^a]", ".", "\\w", "\\s", "ab",

@@ -237,13 +237,8 @@ fn kaitai_and_parser_agree_on_fuzz_inputs() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kaitai-fuzz");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create the folder of fuzz inputs");
-    let mut state: u64 = 0x5eed_0291;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = dcf_test_support::Rng::new(0x5eed_0291);
+    let mut next = move || rng.next_u64();
     let mut files = Vec::new();
     for i in 0..MUTANTS {
         let mut data = seeds[(next() as usize) % seeds.len()].clone();
