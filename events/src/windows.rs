@@ -7,9 +7,10 @@
 //! attribute of a `System` element is named `<element>_<attribute>` (`Provider_Name`,
 //! `Security_UserID`, `Execution_ProcessID`); each named `EventData` item keeps its name; for
 //! events that carry `UserData` instead, the items of its single child element are used.
-//! Values keep their JSON type here; in a field array, numbers are their decimal text, booleans
-//! `true`/`false`, `null` is [`dcf_sensor::Value::Null`], nested values are their compact JSON text. A field
-//! of the template that the event does not have is [`dcf_sensor::Value::Null`].
+//! Values keep their JSON type here; in a field array, numbers are their decimal text,
+//! booleans `true`/`false`, `null` is [`dcf_sensor::Value::Null`], nested values are their
+//! compact JSON text. A field of the template that the event does not have is
+//! [`dcf_sensor::Value::Null`].
 
 use dcf_sigma::logsource::SourceKey;
 use serde_json::{Map, Value as Json};

@@ -15,8 +15,8 @@
 //! [`FlatEvent::project`](crate::named::FlatEvent::project)), and the reader accepts exactly
 //! the lines serde_json reads as an object; tests hold both.
 //!
-//! The event types are here; the line reader is in [`reader`], the routing of events to
-//! template types and their field arrays in [`projector`].
+//! The event types are here; the line reader is in `reader.rs`, the routing of events to
+//! template types and their field arrays in `projector.rs` ([`Projector`]).
 
 mod projector;
 mod reader;

@@ -94,7 +94,7 @@ impl Projector {
         }
     }
 
-    /// The template types a Windows event is delivered to (see [`WindowsEvent::routes`]).
+    /// The template types a Windows event is delivered to (see [`WindowsEvent::routes`](crate::windows::WindowsEvent::routes)).
     pub fn windows_templates(&self, event: &FlatJsonEvent<'_>) -> Box<[u32]> {
         let mut out = Vec::new();
         self.windows_templates_into(event, &mut out);
