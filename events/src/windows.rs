@@ -333,6 +333,7 @@ mod tests {
                 .map(|n| dcf_sensor::FieldInterface {
                     name: n.to_string(),
                     kind: dcf_parser::FieldType::String,
+                    max_len: None,
                 })
                 .collect(),
         };

@@ -31,7 +31,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use arbitrary::Unstructured;
 use dcf_parser::{Content, FieldType, SensorVersion, layout, parse};
 use dcf_sensor::{
-    Channels, Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface,
+    Channels, Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorCode, SensorInterface,
     TemplateInterface, Value,
 };
 
@@ -133,7 +133,17 @@ impl Rng {
 pub fn load_and_eval_target(data: &[u8]) -> Reached {
     let mut reached = Reached::default();
     let mut rng = Rng::seeded(data);
-    let interface = interface_for(data);
+    let mut interface = interface_for(data);
+    // Some string fields declare a maximum length, so events over it (E3504) are tried too.
+    for field in interface
+        .templates
+        .iter_mut()
+        .flat_map(|t| t.fields.iter_mut())
+    {
+        if field.kind == FieldType::String && rng.below(4) == 0 {
+            field.max_len = Some(1 + rng.below(48) as u32);
+        }
+    }
     // Any channel: the target explores every content; the channel check is the loader tests'.
     let mut config = LoaderConfig::new(interface.clone(), Vec::new(), Channels::Any);
     config.allow_unsigned = true;
@@ -197,11 +207,38 @@ pub fn load_and_eval_target(data: &[u8]) -> Reached {
             &mut scratch,
             &mut out,
         );
+        // The string values over their field's declared maximum length.
+        let too_long: Vec<usize> = template
+            .map(|t| {
+                t.fields
+                    .iter()
+                    .zip(&values)
+                    .enumerate()
+                    .filter(|(_, (f, v))| {
+                        matches!((f.max_len, v), (Some(max), Value::Str(s)) if s.len() > max as usize)
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Err(e) = &result
+            && e.code == SensorCode::FieldTooLong
+        {
+            let field = e.field.map(usize::from);
+            assert!(
+                field.is_some_and(|f| too_long.contains(&f)),
+                "E3504 for a field within its bound: {e}"
+            );
+        }
         if let Ok(ruleset) = result {
             reached.evaluated += 1;
             assert!(
                 len >= count,
                 "an event shorter than its interface was evaluated"
+            );
+            assert!(
+                too_long.is_empty(),
+                "an event with a value over its field's max_len was evaluated"
             );
             assert!(
                 out.iter().all(|&r| (r as usize) < ruleset.rules().len()),
@@ -236,6 +273,7 @@ fn interface_for(bytes: &[u8]) -> SensorInterface {
                     .map(|i| FieldInterface {
                         name: format!("f{i}"),
                         kind: FieldType::String,
+                        max_len: None,
                     })
                     .collect(),
             }],

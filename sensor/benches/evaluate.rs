@@ -231,6 +231,7 @@ fn content() -> (Content, SensorInterface) {
                 .map(|f| FieldInterface {
                     name: f.name.clone(),
                     kind: f.kind,
+                    max_len: None,
                 })
                 .collect(),
         }],

@@ -219,6 +219,14 @@ impl<'i> ProgramBuilder<'i> {
         TemplateProgram {
             template: self.interface.id,
             field_count: self.interface.fields.len(),
+            length_limits: self
+                .interface
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.kind == FieldType::String)
+                .filter_map(|(index, f)| Some((u16::try_from(index).ok()?, f.max_len?)))
+                .collect(),
             string_fields,
             folded_fields,
             rules: self.rules,

@@ -43,6 +43,8 @@ dcf_parser::code_table! {
         UnknownTemplate = "E3502", "event of a template type the sensor does not implement";
         /// The event supplies fewer fields than the interface declares for its template type.
         EventTooShort = "E3503", "event has fewer fields than its template type supplies";
+        /// A string value of the event is longer than its field's declared maximum length.
+        FieldTooLong = "E3504", "event has a value longer than its field's declared maximum length";
     }
 }
 
@@ -109,14 +111,28 @@ pub struct EvalError {
     pub code: SensorCode,
     /// The event's template type.
     pub template: u32,
-    /// Fields the event supplied.
+    /// Fields the event supplied; for E3504, the length in bytes of the field's value.
     pub supplied: usize,
-    /// Fields the interface declares for the template type.
+    /// Fields the interface declares for the template type; for E3504, the field's declared
+    /// maximum length in bytes.
     pub expected: usize,
+    /// For E3504, the index of the field whose value is too long.
+    pub field: Option<u16>,
 }
 
 impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(field) = self.field {
+            return write!(
+                f,
+                "{}: {} (template {}, field {field}: {} bytes, at most {})",
+                self.code,
+                self.code.description(),
+                self.template,
+                self.supplied,
+                self.expected
+            );
+        }
         write!(
             f,
             "{}: {} (template {}, {} fields supplied, {} expected)",

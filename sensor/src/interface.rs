@@ -36,6 +36,11 @@ pub struct FieldInterface {
     /// Type.
     #[serde(rename = "type")]
     pub kind: FieldType,
+    /// The longest value the sensor supplies for this string field, in bytes (`max_len` in a
+    /// manifest); `None` when the sensor declares no bound. An event whose value is longer is
+    /// refused before any rule runs (E3504, LOADER.md EVAL-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<u32>,
 }
 
 impl SensorInterface {
@@ -56,6 +61,7 @@ impl SensorInterface {
                         .map(|f| FieldInterface {
                             name: f.name.to_string(),
                             kind: f.kind,
+                            max_len: None,
                         })
                         .collect(),
                 })

@@ -140,6 +140,7 @@ impl Sensor {
                 template: event.template,
                 supplied: event.fields.len(),
                 expected: 0,
+                field: None,
             });
         };
         ruleset.evaluate(event, scratch, out)?;

@@ -111,6 +111,7 @@ impl Ruleset {
                 template: event.template,
                 supplied: event.fields.len(),
                 expected: 0,
+                field: None,
             });
         };
         if event.fields.len() < program.field_count {
@@ -119,7 +120,21 @@ impl Ruleset {
                 template: event.template,
                 supplied: event.fields.len(),
                 expected: program.field_count,
+                field: None,
             });
+        }
+        for &(field, max_len) in &program.length_limits {
+            if let Some(Value::Str(text)) = event.fields.get(usize::from(field))
+                && text.len() > max_len as usize
+            {
+                return Err(EvalError {
+                    code: SensorCode::FieldTooLong,
+                    template: event.template,
+                    supplied: text.len(),
+                    expected: max_len as usize,
+                    field: Some(field),
+                });
+            }
         }
         Ok(program)
     }
@@ -325,6 +340,8 @@ pub(crate) struct TemplateProgram {
     pub(crate) template: u32,
     /// Fields the sensor supplies: events must have at least this many.
     pub(crate) field_count: usize,
+    /// `(field, max_len)` of every string field with a declared maximum length (E3504).
+    pub(crate) length_limits: Vec<(u16, u32)>,
     pub(crate) string_fields: Vec<u16>,
     /// The string fields some case-insensitive leaf reads, folded before rules run.
     pub(crate) folded_fields: Vec<u16>,

@@ -382,3 +382,51 @@ fn prefilter_never_changes_a_result() {
         "the generated rules should match often enough to be a test ({total})"
     );
 }
+
+/// EVAL-1, E3504: a string value longer than its field's declared `max_len` refuses the
+/// event before any rule runs, whether or not a rule reads the field; a value of exactly
+/// `max_len` bytes, a null and a non-string field are evaluated as usual.
+#[test]
+fn a_value_longer_than_its_declared_maximum_refuses_the_event() {
+    let path = dcf_test_support::repo_root().join("corpus/valid/match-kinds.dcf");
+    let bytes = fs::read(path).unwrap();
+    let view = parse(&bytes).unwrap();
+    let mut interface = interface_of(&Content::from_view(&view));
+    let template = interface.template(1).unwrap().clone();
+    let bounded = |name: &str| template.field_index(name).unwrap();
+    // Field 1 (the command line) is read by rules; field 4 (the user) too; bound both, and
+    // the command line tightly.
+    let (cmd, user) = (bounded("command_line"), bounded("user"));
+    let fields = &mut interface
+        .templates
+        .iter_mut()
+        .find(|t| t.id == 1)
+        .unwrap()
+        .fields;
+    fields[cmd].max_len = Some(16);
+    fields[user].max_len = Some(6);
+    let rules = bind(&view, &interface).into_result().unwrap();
+    let evaluate = |values: &[Value<'_>]| {
+        rules.evaluate(
+            &Event {
+                template: 1,
+                fields: values,
+            },
+            &mut Scratch::new(),
+            &mut Vec::new(),
+        )
+    };
+    let p = |image, cmd, user| [Str(image), Str(cmd), Int(1), Null, Str(user)];
+    assert!(evaluate(&p("x.exe", "0123456789abcdef", "system")).is_ok());
+    assert!(evaluate(&[Str("x.exe"), Null, Int(1), Null, Null]).is_ok());
+    let err = evaluate(&p("x.exe", "0123456789abcdefg", "system")).unwrap_err();
+    assert_eq!(err.code.as_str(), "E3504");
+    assert_eq!(
+        (err.field, err.supplied, err.expected),
+        (Some(cmd as u16), 17, 16)
+    );
+    assert!(err.to_string().contains("17 bytes, at most 16"), "{err}");
+    // The length is in bytes: six characters of two bytes each are twelve.
+    let err = evaluate(&p("x.exe", "short", "ÿÿÿÿÿÿ")).unwrap_err();
+    assert_eq!((err.field, err.supplied), (Some(user as u16), 12));
+}

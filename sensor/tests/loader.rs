@@ -236,6 +236,7 @@ fn binding_checks_template_type_and_name() {
     interface.templates[0].fields[3] = FieldInterface {
         name: "renamed".into(),
         kind: FieldType::String,
+        max_len: None,
     };
     let s = Sensor::new(config(interface.clone(), 291), 0).unwrap();
     refused(&s, &sign(c.clone()).encode().unwrap(), NOW, "E3104");

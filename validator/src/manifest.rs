@@ -64,6 +64,8 @@ struct RawField {
     name: Spanned<String>,
     #[serde(rename = "type")]
     kind: Spanned<String>,
+    /// The longest value the sensor supplies, in bytes (string fields only).
+    max_len: Option<Spanned<u32>>,
 }
 
 fn invalid(message: String, span: Range<usize>) -> ManifestError {
@@ -169,9 +171,30 @@ pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
                     f.kind.span(),
                 )
             })?;
+            let max_len = match f.max_len {
+                None => None,
+                Some(len) if kind != FieldType::String => {
+                    return Err(invalid(
+                        format!(
+                            "field `{field_name}` is of type {kind}; `max_len` bounds string fields only"
+                        ),
+                        len.span(),
+                    ));
+                }
+                Some(len) if *len.get_ref() == 0 => {
+                    return Err(invalid(
+                        format!(
+                            "field `{field_name}` has `max_len = 0`; a bound is at least 1 byte"
+                        ),
+                        len.span(),
+                    ));
+                }
+                Some(len) => Some(len.into_inner()),
+            };
             fields.push(FieldInterface {
                 name: f.name.into_inner(),
                 kind,
+                max_len,
             });
         }
         templates.push(TemplateInterface {
@@ -239,5 +262,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("float"));
+    }
+
+    #[test]
+    fn max_len_bounds_string_fields_only() {
+        let manifest = |fields: &str| {
+            from_toml(&format!(
+                "version = \"7.11.0\"\n[[template]]\nid = 4\nname = \"ipc\"\nfields = [{fields}]\n"
+            ))
+        };
+        let m = manifest(
+            "{ name = \"pipe\", type = \"string\", max_len = 256 }, { name = \"pid\", type = \"integer\" }",
+        )
+        .unwrap();
+        assert_eq!(m.templates[0].fields[0].max_len, Some(256));
+        assert_eq!(m.templates[0].fields[1].max_len, None);
+        let e = manifest("{ name = \"pid\", type = \"integer\", max_len = 8 }").unwrap_err();
+        assert_eq!(e.code, Code::ManifestInvalid);
+        assert!(e.message.contains("string fields only"), "{}", e.message);
+        assert!(e.span.is_some());
+        let e = manifest("{ name = \"pipe\", type = \"string\", max_len = 0 }").unwrap_err();
+        assert!(e.message.contains("at least 1 byte"), "{}", e.message);
+        let e = manifest("{ name = \"pipe\", type = \"string\", max_len = -1 }").unwrap_err();
+        assert_eq!(e.code, Code::ManifestSyntax);
     }
 }

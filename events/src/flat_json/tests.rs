@@ -24,6 +24,7 @@ fn interface() -> SensorInterface {
             .map(|(n, k)| FieldInterface {
                 name: n.to_string(),
                 kind: *k,
+                max_len: None,
             })
             .collect(),
     };

@@ -545,6 +545,7 @@ mod tests {
         let f = |name: &str, kind| FieldInterface {
             name: name.into(),
             kind,
+            max_len: None,
         };
         TemplateInterface {
             id: 1,
