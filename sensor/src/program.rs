@@ -104,6 +104,23 @@ impl Ruleset {
         Ok(())
     }
 
+    /// Evaluates only `rules` (indexes into [`Ruleset::rules`]) on one event, each without
+    /// the prefilter, as [`Ruleset::evaluate_exhaustive`] would; appends those that match to
+    /// `out`, in ascending order. Indexes of other template types' rules are ignored. The
+    /// reference verdict of a few rules at the cost of those rules alone: a dry run checks each
+    /// probe event against the rule it was made for, so its work stays linear in the rules.
+    pub fn evaluate_rules_exhaustive(
+        &self,
+        event: &Event<'_>,
+        rules: &[u32],
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) -> Result<(), EvalError> {
+        self.program_for(event)?
+            .evaluate_only(event, rules, scratch, out);
+        Ok(())
+    }
+
     fn program_for(&self, event: &Event<'_>) -> Result<&TemplateProgram, EvalError> {
         let Some(program) = self.program(event.template) else {
             return Err(EvalError {
@@ -405,6 +422,42 @@ impl TemplateProgram {
             }
         }
         scratch.marks.candidates = candidates;
+    }
+
+    /// Evaluates the rules with these [`Ruleset::rules`] indexes, without the prefilter.
+    fn evaluate_only(
+        &self,
+        event: &Event<'_>,
+        wanted: &[u32],
+        scratch: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) {
+        scratch.begin(self.field_count, self.rules.len(), self.pattern_count);
+        let mut positions: Vec<usize> = wanted
+            .iter()
+            .filter_map(|&index| self.position_of(index))
+            .collect();
+        if positions.is_empty() {
+            return;
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        for &f in &self.folded_fields {
+            let _ = scratch.fold.get(event, f);
+        }
+        for position in positions {
+            if let Some(rule) = self.rules.get(position)
+                && self.eval_node(rule.root, event, scratch, false)
+            {
+                out.push(rule.index);
+            }
+        }
+    }
+
+    /// Where the rule with this [`Ruleset::rules`] index is in this program: rules are built
+    /// in content order, so their indexes ascend.
+    fn position_of(&self, index: u32) -> Option<usize> {
+        self.rules.binary_search_by_key(&index, |r| r.index).ok()
     }
 
     /// Whether every non-pivot literal group of rule `r` had a hit in this event.

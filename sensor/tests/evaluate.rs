@@ -375,6 +375,20 @@ fn prefilter_never_changes_a_result() {
             .evaluate_exhaustive(&event, &mut scratch, &mut slow)
             .unwrap();
         assert_eq!(fast, slow, "event {fields:?}");
+        // A few rules alone, without the prefilter: exactly those of them that match.
+        let wanted: Vec<u32> = (0..1 + rng.below(8))
+            .map(|_| rng.below(400) as u32)
+            .collect();
+        let mut alone = Vec::new();
+        ruleset
+            .evaluate_rules_exhaustive(&event, &wanted, &mut scratch, &mut alone)
+            .unwrap();
+        let expected: Vec<u32> = slow
+            .iter()
+            .copied()
+            .filter(|r| wanted.contains(r))
+            .collect();
+        assert_eq!(alone, expected, "rules {wanted:?} on {fields:?}");
         total += fast.len();
     }
     assert!(

@@ -442,7 +442,7 @@ impl<'c> Context<'c> {
                     }
                     let values = materialise(template, assignment);
                     run.probe_events = run.probe_events.saturating_add(2);
-                    match tester.evaluate(criterion.template, &values) {
+                    match tester.evaluate_for(criterion.template, &values, &[target]) {
                         Err(e) => findings.add(
                             Some(criterion.rule),
                             self.about_rule(
@@ -510,10 +510,18 @@ impl<'c> Context<'c> {
         run: &mut SensorRun,
         findings: &mut Findings,
     ) {
+        let index_of: HashMap<RuleId, u32> = tester
+            .ruleset
+            .rules()
+            .iter()
+            .enumerate()
+            .filter_map(|(at, r)| u32::try_from(at).ok().map(|at| (r.id, at)))
+            .collect();
         for &i in bound {
             let Some(rule) = self.content.rules.get(i) else {
                 continue;
             };
+            let targets: Vec<u32> = index_of.get(&rule.id).copied().into_iter().collect();
             let Some(template) = manifest.template(rule.template) else {
                 continue;
             };
@@ -528,7 +536,7 @@ impl<'c> Context<'c> {
                 }
             }
             run.probe_events = run.probe_events.saturating_add(2);
-            match tester.evaluate(rule.template, &values) {
+            match tester.evaluate_for(rule.template, &values, &targets) {
                 Err(e) => findings.add(
                     Some(i),
                     self.about_rule(
@@ -832,6 +840,40 @@ impl Tester<'_> {
         Ok(Outcome {
             matched: self.out.clone(),
             agree: self.out == self.reference,
+        })
+    }
+
+    /// Evaluates with the prefilter, and `targets` (ruleset indexes) without it: agreement
+    /// is judged on the targets only. A probe event is made for one rule; checking it against
+    /// every rule's exhaustive verdict made the dry run quadratic in the rules (each rule's own
+    /// probes check its prefilter).
+    fn evaluate_for(
+        &mut self,
+        template: u32,
+        values: &[OwnedValue],
+        targets: &[u32],
+    ) -> Result<Outcome, EvalError> {
+        let fields: Vec<Value<'_>> = values.iter().map(OwnedValue::as_value).collect();
+        let event = Event {
+            template,
+            fields: &fields,
+        };
+        self.out.clear();
+        self.reference.clear();
+        self.ruleset
+            .evaluate(&event, &mut self.scratch, &mut self.out)?;
+        self.ruleset.evaluate_rules_exhaustive(
+            &event,
+            targets,
+            &mut self.scratch,
+            &mut self.reference,
+        )?;
+        let agree = targets
+            .iter()
+            .all(|t| self.out.binary_search(t).is_ok() == self.reference.binary_search(t).is_ok());
+        Ok(Outcome {
+            matched: self.out.clone(),
+            agree,
         })
     }
 
