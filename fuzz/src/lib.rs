@@ -199,14 +199,19 @@ pub fn load_and_eval_target(data: &[u8]) -> Reached {
             })
             .collect();
         out.clear();
-        let result = sensor.evaluate(
-            &Event {
-                template: id,
-                fields: &values,
-            },
-            &mut scratch,
-            &mut out,
-        );
+        let event = Event {
+            template: id,
+            fields: &values,
+        };
+        let result = sensor.evaluate(&event, &mut scratch, &mut out);
+        // The cost model bounds every event of every content the loader accepts (LOADER.md
+        // COST-3): the run-time fence (E3505) never has to stop one.
+        if let Err(e) = &result {
+            assert!(
+                e.code != SensorCode::BudgetSpent,
+                "an accepted content overran its budget: {e}"
+            );
+        }
         // The string values over their field's declared maximum length.
         let too_long: Vec<usize> = template
             .map(|t| {
@@ -240,6 +245,12 @@ pub fn load_and_eval_target(data: &[u8]) -> Reached {
                 too_long.is_empty(),
                 "an event with a value over its field's max_len was evaluated"
             );
+            let bound = ruleset.cost_bound(&event);
+            assert!(
+                bound.is_some_and(|b| scratch.steps() <= b),
+                "evaluation took {} steps; the model's bound is {bound:?}",
+                scratch.steps()
+            );
             assert!(
                 out.iter().all(|&r| (r as usize) < ruleset.rules().len()),
                 "match index out of range"
@@ -260,6 +271,7 @@ fn interface_for(bytes: &[u8]) -> SensorInterface {
     match parse(bytes) {
         Ok(view) => SensorInterface::declared_by(&view, view.header().sensor_min),
         Err(_) => SensorInterface {
+            budget: Default::default(),
             sensor: None,
             version: SensorVersion {
                 major: 7,

@@ -10,7 +10,8 @@
 //! - what the validator accepts without error, the sensor binds (the validator is the gate
 //!   in front of the loader; a content it passes and the loader refuses is a finding);
 //! - the dry run finds no disagreement between the interpreter and the criteria's definition
-//!   (`E4002`) and none between the prefilter and exhaustive evaluation (`E4004`).
+//!   (`E4002`) and none between the prefilter and exhaustive evaluation (`E4004`), and no
+//!   probe runs over the sensor's step budget (`E3505`: the cost model bounds them all).
 
 use std::fmt::Write as _;
 
@@ -190,6 +191,15 @@ pub fn validate_target(data: &[u8]) -> Reached {
                     AnyCode::Check(Code::ProbeMismatch | Code::PrefilterDisagrees)
                 ),
                 "the dry run found the interpreter wrong: {} {}\nmanifest:\n{text}",
+                d.code,
+                d.message
+            );
+            // The cost model bounds every probe of a content the binder accepts: the
+            // run-time fence (E3505, LOADER.md COST-6) never stops one.
+            assert!(
+                !d.message
+                    .contains(dcf_sensor::SensorCode::BudgetSpent.as_str()),
+                "a probe overran the sensor's budget: {} {}\nmanifest:\n{text}",
                 d.code,
                 d.message
             );

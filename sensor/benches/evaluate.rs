@@ -220,6 +220,16 @@ fn content() -> (Content, SensorInterface) {
         sensor_max: v,
     };
     let interface = SensorInterface {
+        // 600 case-insensitive regexes with Unicode classes read one field, and whole DFAs
+        // answer few of them: the model's worst case for that field is some 400,000 steps per
+        // byte, over the default budget. A sensor that runs such a content states a budget
+        // for it (LOADER.md COST-5); the bench prints what the model concludes. Each of those
+        // regexes may also hold a 256 KiB lazy DFA cache per evaluating thread: 150 MiB.
+        budget: dcf_sensor::Budget {
+            steps_per_byte: 1 << 20,
+            memory: 1 << 30,
+            ..Default::default()
+        },
         sensor: None,
         version: v,
         templates: vec![TemplateInterface {
@@ -343,6 +353,12 @@ fn bench(c: &mut Criterion) {
         .into_result()
         .expect("binds");
     let live = ALLOCATOR.live().saturating_sub(before);
+    if let Some((per_byte, fixed)) = ruleset.cost_model(1) {
+        println!(
+            "cost model: {} steps per byte of the costliest field, {fixed} fixed steps",
+            per_byte.iter().max().unwrap_or(&0)
+        );
+    }
     println!(
         "content: {} rules, {} bytes on disk, {:.1} MiB live heap once loaded",
         ruleset.rules().len(),

@@ -5,28 +5,44 @@
 
 use dcf_parser::{FieldType, Match, MatchKind, Node, Target, ValueList};
 
+use crate::cost::{ProgramCost, leaf_cost};
 use crate::fold::fold;
 use crate::glob::Glob;
-use crate::interface::TemplateInterface;
+use crate::interface::{Budget, TemplateInterface};
 use crate::limits::{LINEAR_LIST_MAX, MAX_PREFILTER_GROUPS};
 use crate::operands::Operands;
 use crate::prefilter::{Group, LiteralId, Literals, Need, plan};
 use crate::program::{CompiledRule, ENode, Leaf, Sel, TemplateProgram, TextTest};
 
-/// Whether a leaf can be answered from its field's prefilter hits: a long any-of list of
-/// non-empty case-insensitive contains literals (the prefilter scans folded text).
+/// Whether a leaf can be answered from its field's prefilter hits: a list of non-empty
+/// case-insensitive contains literals (the prefilter scans folded text), any-of, or all-of on
+/// one field (a keyword all-of needs every value in the *same* field, which hits from all
+/// fields together do not tell). Such a leaf then costs no pass over the text of its own
+/// (`LOADER.md` COST-2): the field's one prefilter scan finds every literal.
 fn answered_by_prefilter(leaf: &Leaf) -> bool {
-    matches!(leaf, Leaf::Text {
-        folded: true,
-        all_of: false,
-        test: TextTest::Contains(values),
-        ..
-    } if values.len() > LINEAR_LIST_MAX && values.iter().all(|v| !v.is_empty()))
+    match leaf {
+        Leaf::Text {
+            sel,
+            folded: true,
+            all_of,
+            test: TextTest::Contains(values),
+        } => {
+            (!*all_of || matches!(sel, Sel::Field(_)))
+                && !values.is_empty()
+                && values.iter().all(|v| !v.is_empty())
+        }
+        _ => false,
+    }
 }
 
 /// The program of one template type, built rule by rule.
 pub(crate) struct ProgramBuilder<'i> {
     interface: &'i TemplateInterface,
+    budget: Budget,
+    /// For each leaf, the position of its match node in its rule's expression.
+    leaf_nodes: Vec<u32>,
+    /// The position of the node being added in its rule's expression.
+    node_at: u32,
     rules: Vec<CompiledRule>,
     nodes: Vec<ENode>,
     children: Vec<u32>,
@@ -39,9 +55,12 @@ pub(crate) struct ProgramBuilder<'i> {
 }
 
 impl<'i> ProgramBuilder<'i> {
-    pub(crate) fn new(interface: &'i TemplateInterface) -> Self {
+    pub(crate) fn new(interface: &'i TemplateInterface, budget: Budget) -> Self {
         ProgramBuilder {
             interface,
+            budget,
+            leaf_nodes: Vec::new(),
+            node_at: 0,
             rules: Vec::new(),
             nodes: Vec::new(),
             children: Vec::new(),
@@ -83,7 +102,8 @@ impl<'i> ProgramBuilder<'i> {
         index: u32,
     ) {
         let mut stack: Vec<u32> = Vec::new();
-        for (node, operands) in nodes.into_iter().zip(operands) {
+        for (at, (node, operands)) in (0u32..).zip(nodes.into_iter().zip(operands)) {
+            self.node_at = at;
             let id = match node {
                 Node::And { children } => {
                     let (first, len, needs) = self.children_of(&mut stack, children);
@@ -135,11 +155,19 @@ impl<'i> ProgramBuilder<'i> {
                         continue;
                     };
                     let (leaf, group) = build_match(&m, operands, &mut self.literals);
-                    // Such a leaf's group is the ids of its values, in order (`values_group`).
                     if answered_by_prefilter(&leaf)
-                        && let Some(ids) = &group
+                        && let Leaf::Text {
+                            sel,
+                            test: TextTest::Contains(values),
+                            ..
+                        } = &leaf
                     {
-                        self.answered.push((self.leaves.len() as u32, ids.clone()));
+                        // Values are folded already; interning twice gives the same id.
+                        let ids = values
+                            .iter()
+                            .map(|v| self.literals.intern(*sel, v))
+                            .collect();
+                        self.answered.push((self.leaves.len() as u32, ids));
                     }
                     self.leaf(leaf, Need::All(group.into_iter().collect()))
                 }
@@ -153,6 +181,7 @@ impl<'i> ProgramBuilder<'i> {
     fn leaf(&mut self, leaf: Leaf, need: Need) -> u32 {
         let l = self.leaves.len() as u32;
         self.leaves.push(leaf);
+        self.leaf_nodes.push(self.node_at);
         self.push(ENode::Leaf(l), need)
     }
 
@@ -177,7 +206,7 @@ impl<'i> ProgramBuilder<'i> {
                 && let TextTest::Contains(values) = test
             {
                 let values = std::mem::take(values);
-                *test = TextTest::AnyPatternHit {
+                *test = TextTest::PatternHits {
                     patterns: ids.into_boxed_slice(),
                     values,
                 };
@@ -216,6 +245,11 @@ impl<'i> ProgramBuilder<'i> {
         }
         folded_fields.sort_unstable();
         folded_fields.dedup();
+        let leaf_costs = self
+            .leaves
+            .iter()
+            .map(|leaf| [leaf_cost(leaf, true).1, leaf_cost(leaf, false).1])
+            .collect();
         TemplateProgram {
             template: self.interface.id,
             field_count: self.interface.fields.len(),
@@ -237,6 +271,16 @@ impl<'i> ProgramBuilder<'i> {
             always: plan.always,
             pattern_count: self.literals.count(),
             checks: plan.checks,
+            leaf_costs,
+            leaf_nodes: self.leaf_nodes,
+            field_names: self
+                .interface
+                .fields
+                .iter()
+                .map(|f| f.name.as_str().into())
+                .collect(),
+            budget: self.budget,
+            cost: ProgramCost::default(),
         }
     }
 }

@@ -57,7 +57,20 @@ pub enum Reason {
         /// What the sensor supplies.
         supplied: String,
     },
-    /// E3201, E3202, E3203: an operand value the sensor cannot build.
+    /// E3601, E3602: the rule would take the content's cost over the sensor's budget
+    /// (`LOADER.md` COST-5): the steps per byte of one field's text (`field`), or the fixed
+    /// steps of one event (`field` is `None`). The rules before it in content order are
+    /// counted, those refused are not.
+    Cost {
+        /// The field whose per-byte budget the rule crosses; `None` for the fixed budget.
+        field: Option<u16>,
+        /// The steps the content would cost with this rule.
+        steps: u64,
+        /// The budget.
+        budget: u64,
+    },
+    /// E3201, E3202, E3203, E3603: an operand value the sensor cannot build, or a regex
+    /// over the memory budget.
     Operand {
         /// Its index in the node's value list.
         value: usize,
@@ -76,10 +89,13 @@ impl Reason {
             Reason::FieldNotSupplied { .. } => SensorCode::FieldNotSupplied,
             Reason::FieldType { .. } => SensorCode::FieldTypeMismatch,
             Reason::FieldName { .. } => SensorCode::FieldNameMismatch,
+            Reason::Cost { field: Some(_), .. } => SensorCode::CostPerByteOverBudget,
+            Reason::Cost { field: None, .. } => SensorCode::CostPerEventOverBudget,
             Reason::Operand { error, .. } => match error {
                 OperandError::Regex(_) => SensorCode::BadRegex,
                 OperandError::Glob(_) => SensorCode::BadGlob,
                 OperandError::Cidr(_) => SensorCode::BadCidr,
+                OperandError::Memory { .. } => SensorCode::MemoryOverBudget,
             },
         }
     }
@@ -90,6 +106,7 @@ impl Reason {
             Reason::FieldNotSupplied { field, .. }
             | Reason::FieldType { field, .. }
             | Reason::FieldName { field, .. } => Some(*field),
+            Reason::Cost { field, .. } => *field,
             Reason::TemplateNotImplemented { .. } | Reason::Operand { .. } => None,
         }
     }
@@ -143,8 +160,8 @@ pub struct Binding {
     /// refuses the whole update), but a dry run tests it.
     pub ruleset: Ruleset,
     /// Every refusal, by rule in content order; within a rule, its template type, then its
-    /// field reads in node order, then its operands in node order. Each field of a rule is
-    /// refused once, at the first node that reads it.
+    /// field reads in node order, then its operands in node order, then its cost. Each field
+    /// of a rule is refused once, at the first node that reads it.
     pub refusals: Vec<Refusal>,
 }
 
@@ -179,11 +196,13 @@ pub fn bind(view: &ContentView<'_>, interface: &SensorInterface) -> Binding {
     let mut builders: BTreeMap<u32, ProgramBuilder> = interface
         .templates
         .iter()
-        .map(|t| (t.id, ProgramBuilder::new(t)))
+        .map(|t| (t.id, ProgramBuilder::new(t, interface.budget)))
         .collect();
     let mut rules = Vec::with_capacity(view.rule_count());
+    // For each bound rule, its index in the content's rule table.
+    let mut content_index = Vec::with_capacity(view.rule_count());
     let mut refusals = Vec::new();
-    let mut regexes = RegexCache::default();
+    let mut regexes = RegexCache::new(interface.budget.memory);
     for (index, rule) in view.rules().enumerate() {
         let before = refusals.len();
         let nodes: Vec<_> = rule.expression().collect();
@@ -221,6 +240,7 @@ pub fn bind(view: &ContentView<'_>, interface: &SensorInterface) -> Binding {
             continue;
         };
         builder.add_rule(nodes, operands, bound);
+        content_index.push(index);
         rules.push(RuleInfo {
             id: rule.id,
             title: rule.title.to_string(),
@@ -230,7 +250,21 @@ pub fn bind(view: &ContentView<'_>, interface: &SensorInterface) -> Binding {
             template: rule.template.id,
         });
     }
-    let programs = builders.into_values().map(ProgramBuilder::finish).collect();
+    let mut programs: Vec<_> = builders.into_values().map(ProgramBuilder::finish).collect();
+    let before = refusals.len();
+    for program in &mut programs {
+        judge_cost(
+            program,
+            &interface.budget,
+            &rules,
+            &content_index,
+            &mut refusals,
+        );
+    }
+    if refusals.len() != before {
+        // Cost refusals come per program; the list stays by rule in content order.
+        refusals.sort_by_key(|r| r.rule);
+    }
     Binding {
         ruleset: Ruleset {
             header: *view.header(),
@@ -240,6 +274,67 @@ pub fn bind(view: &ContentView<'_>, interface: &SensorInterface) -> Binding {
             bytes_len: view.bytes().len(),
         },
         refusals,
+    }
+}
+
+/// Applies the cost model to one assembled program (`cost::judge`): records its cost, refuses
+/// every rule that takes it over the budget, and cuts those rules off (their root becomes
+/// *false*), so that a partial ruleset a dry run tests costs what the model says.
+fn judge_cost(
+    program: &mut crate::program::TemplateProgram,
+    budget: &crate::interface::Budget,
+    rules: &[RuleInfo],
+    content_index: &[usize],
+    out: &mut Vec<Refusal>,
+) {
+    let (cost, culprits) = crate::cost::judge(program, budget);
+    program.cost = cost;
+    if culprits.is_empty() {
+        return;
+    }
+    let never = program.nodes.len() as u32;
+    program.nodes.push(crate::program::ENode::Const(false));
+    for culprit in culprits {
+        let Some(compiled) = program.rules.get_mut(culprit.position) else {
+            continue;
+        };
+        compiled.root = never;
+        let bound = compiled.index as usize;
+        let (Some(info), Some(&index)) = (rules.get(bound), content_index.get(bound)) else {
+            continue;
+        };
+        let node = culprit
+            .leaf
+            .and_then(|l| program.leaf_nodes.get(l as usize).copied());
+        let (limit, what) = match culprit.field {
+            Some(f) => (
+                budget.steps_per_byte,
+                format!(
+                    "the matchers reading field {f} ({}) would cost {} steps per byte of its text",
+                    program.field_name(f).unwrap_or("?"),
+                    culprit.steps
+                ),
+            ),
+            None => (
+                budget.steps_per_event,
+                format!("one event would cost {} fixed steps", culprit.steps),
+            ),
+        };
+        let matcher = node.map_or(String::new(), |n| format!(" (costliest: node {n})"));
+        out.push(Refusal {
+            rule: index,
+            rule_id: info.id,
+            node,
+            reason: Reason::Cost {
+                field: culprit.field,
+                steps: culprit.steps,
+                budget: limit,
+            },
+            detail: format!(
+                "rule {} «{}» of template type {}: with it, {what}{matcher}; the sensor's budget is {limit}",
+                info.id, info.title, program.template
+            ),
+        });
     }
 }
 
@@ -362,12 +457,24 @@ fn build_operands(
                     dcf_parser::Operand::Values(list) => list.iter().collect(),
                     dcf_parser::Operand::Field(_) => Vec::new(),
                 };
+                // Once the memory budget is spent every later regex is over it: one
+                // refusal per node says so, the first, with what it would have needed.
+                let mut memory_told = false;
                 for (value, error) in refused {
+                    if matches!(error, OperandError::Memory { .. }) {
+                        if memory_told {
+                            continue;
+                        }
+                        memory_told = true;
+                    }
                     let text = values.get(value).copied().unwrap_or("");
                     let what = match &error {
                         OperandError::Regex(e) => format!("regex `{text}`: {e}"),
                         OperandError::Glob(e) => format!("glob `{text}`: {e}"),
                         OperandError::Cidr(e) => format!("CIDR operand `{text}`: {e}"),
+                        OperandError::Memory { needed, budget } => format!(
+                            "regex `{text}`: the content's regexes would hold {needed} bytes; the sensor's memory budget is {budget}"
+                        ),
                     };
                     out.push(refusal(
                         rule,

@@ -45,6 +45,15 @@ dcf_parser::code_table! {
         EventTooShort = "E3503", "event has fewer fields than its template type supplies";
         /// A string value of the event is longer than its field's declared maximum length.
         FieldTooLong = "E3504", "event has a value longer than its field's declared maximum length";
+        /// Evaluating the event took more steps than the sensor's budget allows it: stopped.
+        BudgetSpent = "E3505", "evaluation stopped: the event's step budget is spent";
+        /// The matchers reading one field would cost more steps per byte of its text than
+        /// the sensor's budget.
+        CostPerByteOverBudget = "E3601", "matchers reading a field cost more per byte than the sensor's budget";
+        /// The content's fixed cost of one event exceeds the sensor's budget.
+        CostPerEventOverBudget = "E3602", "fixed cost of one event exceeds the sensor's budget";
+        /// The content's regexes need more memory than the sensor's budget.
+        MemoryOverBudget = "E3603", "regular expressions need more memory than the sensor's budget";
     }
 }
 

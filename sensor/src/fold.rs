@@ -52,4 +52,26 @@ mod tests {
         assert_eq!(fold("ÀB"), "àb");
         assert_eq!(fold(""), "");
     }
+
+    /// The cost model charges a folded text at `FOLD_GROWTH_NUM / FOLD_GROWTH_DEN` times the
+    /// unfolded length (`LOADER.md` COST-2): no character grows by more when folded.
+    #[test]
+    fn folding_grows_no_character_beyond_the_cost_models_factor() {
+        use crate::limits::{FOLD_GROWTH_DEN, FOLD_GROWTH_NUM};
+        let mut widest = (0u64, 1u64);
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let folded = fold(c.encode_utf8(&mut buf)).len() as u64;
+            let len = c.len_utf8() as u64;
+            assert!(
+                folded * FOLD_GROWTH_DEN <= len * FOLD_GROWTH_NUM,
+                "{c:?} folds from {len} to {folded} bytes"
+            );
+            if folded * widest.1 > widest.0 * len {
+                widest = (folded, len);
+            }
+        }
+        // The factor is tight: some character (U+0130) reaches it.
+        assert_eq!(widest.0 * FOLD_GROWTH_DEN, widest.1 * FOLD_GROWTH_NUM);
+    }
 }

@@ -106,6 +106,41 @@ impl Glob {
         })
     }
 
+    /// Steps per byte of value that [`Glob::matches`] takes at most (`LOADER.md` COST-2):
+    /// each segment is placed by scanning forward from where the previous one ended, so the
+    /// scans of all segments together cover the value once; each candidate position costs a
+    /// search for the segment's first literal (two-way, at most twice its length) and a
+    /// comparison of the segment (at most its bytes, a `?` being up to 4). Linear in the value.
+    pub(crate) fn steps_per_byte(&self) -> u64 {
+        let widest = self
+            .segments
+            .iter()
+            .map(|s| {
+                s.items.iter().fold(0u64, |sum, item| {
+                    sum.saturating_add(match item {
+                        Item::Literal(text) => (text.len() as u64).saturating_mul(3),
+                        Item::AnyChar => 4,
+                    })
+                })
+            })
+            .max()
+            .unwrap_or(0);
+        widest.saturating_add(2)
+    }
+
+    /// Steps whatever the value: the pattern's size.
+    pub(crate) fn pattern_len(&self) -> u64 {
+        self.segments
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .fold(1u64, |sum, item| {
+                sum.saturating_add(match item {
+                    Item::Literal(text) => text.len() as u64,
+                    Item::AnyChar => 1,
+                })
+            })
+    }
+
     /// Whether the glob matches every value (it is only `*`s).
     pub fn matches_everything(&self) -> bool {
         self.segments.is_empty()

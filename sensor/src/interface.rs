@@ -4,6 +4,8 @@
 use dcf_parser::{ContentView, Field, FieldType, SensorVersion, Template};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{DEFAULT_MATCHER_MEMORY, DEFAULT_STEPS_PER_BYTE, DEFAULT_STEPS_PER_EVENT};
+
 /// One sensor build's interface. A sensor manifest (`format-spec/MANIFEST.md`) is the TOML
 /// form of this value; `dcf-validator` reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +17,48 @@ pub struct SensorInterface {
     pub version: SensorVersion,
     /// The template types it implements.
     pub templates: Vec<TemplateInterface>,
+    /// What one content may cost it (`[budget]` in a manifest); the defaults when omitted.
+    #[serde(default, skip_serializing_if = "Budget::is_default")]
+    pub budget: Budget,
+}
+
+/// What one content may cost a sensor (`LOADER.md` COST-5, `[budget]` in a manifest). The
+/// binder refuses a content over it; the interpreter stops an event that would exceed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    /// Most steps the matchers reading one field may take per byte of its text, the prefilter
+    /// and folding included (E3601).
+    pub steps_per_byte: u64,
+    /// Most steps one event may take whatever its size (E3602).
+    pub steps_per_event: u64,
+    /// Most bytes the content's regular expressions may hold: automata, and one evaluating
+    /// thread's search state (E3603).
+    pub memory: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            steps_per_byte: DEFAULT_STEPS_PER_BYTE,
+            steps_per_event: DEFAULT_STEPS_PER_EVENT,
+            memory: DEFAULT_MATCHER_MEMORY,
+        }
+    }
+}
+
+impl Budget {
+    /// Whether this is the default budget (which a manifest need not spell out).
+    pub fn is_default(&self) -> bool {
+        *self == Budget::default()
+    }
+
+    /// The steps an event whose string values hold `text_bytes` bytes may take.
+    pub fn for_event(&self, text_bytes: usize) -> u64 {
+        self.steps_per_byte
+            .saturating_mul(text_bytes as u64)
+            .saturating_add(self.steps_per_event)
+    }
 }
 
 /// One template type a sensor implements.
@@ -51,6 +95,7 @@ impl SensorInterface {
         SensorInterface {
             sensor: None,
             version,
+            budget: Budget::default(),
             templates: content
                 .templates()
                 .map(|t| TemplateInterface {

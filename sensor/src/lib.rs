@@ -35,6 +35,7 @@
 
 mod assemble;
 mod bind;
+mod cost;
 mod error;
 mod event;
 mod fold;
@@ -50,11 +51,12 @@ mod program;
 mod regexes;
 
 pub use bind::{Binding, Reason, Refusal, bind};
+pub use cost::Cost;
 pub use error::{EvalError, LoadError, SensorCode};
 pub use event::{Event, Value};
 pub use fold::{fold, fold_into};
 pub use glob::Glob;
-pub use interface::{FieldInterface, SensorInterface, TemplateInterface, is_valid_name};
+pub use interface::{Budget, FieldInterface, SensorInterface, TemplateInterface, is_valid_name};
 pub use loader::{Channels, LoaderConfig, Sensor};
 pub use net::Net;
 pub use operands::OperandError;

@@ -3,7 +3,15 @@
 /// Compiled size limit of one regular expression (regex crate `size_limit`), in bytes.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Lazy DFA cache limit of one regular expression (regex crate `dfa_size_limit`), in bytes.
-pub const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
+pub const REGEX_DFA_SIZE_LIMIT: usize = 256 << 10;
+/// Largest whole (dense) DFA of one regex, and the most memory building it may take, in
+/// bytes. A regex within it costs one transition per byte of text; a larger one runs in the
+/// lazy DFA and PikeVM, at a cost per byte that grows with its automaton (`LOADER.md` COST-2).
+pub const REGEX_DENSE_SIZE_LIMIT: usize = 16 << 10;
+/// Determinization memory one content's regexes may spend on whole DFAs, in bytes: an attempt
+/// that does not fit spends [`REGEX_DENSE_SIZE_LIMIT`], so this bounds
+/// the time whole DFAs add to a load.
+pub const REGEX_DENSE_ALLOWANCE: usize = 1 << 20;
 /// Nesting limit of a regular expression's syntax tree.
 pub const REGEX_NEST_LIMIT: u32 = 64;
 /// Any-of lists longer than this use a hash set (equals) or the prefilter's hits (contains).
@@ -25,3 +33,29 @@ pub const FEW_LITERALS_MAX: usize = 1;
 /// with a bucketed shift-or; larger ones look up atoms. With eight buckets of at most eight
 /// literals, a bucket's union of bytes per position still dismisses most positions.
 pub const SHIFT_OR_LITERALS_MAX: usize = 64;
+
+/// Default of a sensor's [`crate::Budget::steps_per_byte`]: the most steps (bytes compared,
+/// automaton states visited) the matchers reading one field may take per byte of its text.
+pub const DEFAULT_STEPS_PER_BYTE: u64 = 1 << 17;
+/// Default of [`crate::Budget::steps_per_event`]: steps of one event whatever its size.
+pub const DEFAULT_STEPS_PER_EVENT: u64 = 1 << 24;
+/// Default of [`crate::Budget::memory`]: bytes the regexes of one content may hold.
+pub const DEFAULT_MATCHER_MEMORY: u64 = 128 << 20;
+/// Steps a regex without a whole DFA costs per byte and per state of its automaton: the lazy
+/// DFA's attempt (which may give up, building states as it goes) and then the PikeVM's, each
+/// visiting a state at most once per byte. Weighted so that a step takes about as long as in
+/// the other matchers: a PikeVM state costs some 5 ns per byte where a byte comparison costs a
+/// fraction of one (`sensor/benches/adversarial.rs`).
+pub const REGEX_STEPS_PER_STATE: u64 = 16;
+/// Steps a regex answered by a whole DFA costs per byte: one table lookup, counted as the
+/// few byte comparisons it costs.
+pub const REGEX_DENSE_STEPS: u64 = 4;
+/// Folding makes a text at most `FOLD_GROWTH_NUM / FOLD_GROWTH_DEN` times as long (a two-byte
+/// capital whose lowercase takes three bytes).
+pub const FOLD_GROWTH_NUM: u64 = 3;
+/// See [`FOLD_GROWTH_NUM`].
+pub const FOLD_GROWTH_DEN: u64 = 2;
+/// Exhaustive evaluation (no prefilter: what dry runs use) may take this many times the
+/// sensor's budget for an event: it compares every value of the long lists that the
+/// prefilter answers from its hits.
+pub const EXHAUSTIVE_BUDGET_FACTOR: u64 = 64;

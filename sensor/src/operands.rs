@@ -8,6 +8,7 @@ use dcf_parser::{Match, MatchKind, Operand, Target, ValueList};
 
 use crate::fold::fold;
 use crate::glob::Glob;
+use crate::limits::{REGEX_DENSE_ALLOWANCE, REGEX_DENSE_SIZE_LIMIT};
 use crate::net::Net;
 use crate::regexes::{CompiledRegex, RegexError, compile_regex};
 
@@ -46,11 +47,75 @@ pub enum OperandError {
     Glob(String),
     /// A malformed CIDR operand (E3203): why.
     Cidr(String),
+    /// A regex that would take the content's regexes over the sensor's memory budget (E3603,
+    /// `LOADER.md` COST-4); once the budget is spent, new regexes are not compiled at all.
+    Memory {
+        /// Bytes the content's regexes would hold with this one (at least).
+        needed: u64,
+        /// The budget.
+        budget: u64,
+    },
 }
 
-/// The regexes built so far in one bind, by pattern and case-insensitivity: SigmaHQ's 171
-/// regex operands hold 118 distinct patterns, and a compiled regex is shared by cloning.
-pub(crate) type RegexCache = foldhash::HashMap<(Box<str>, bool), Result<CompiledRegex, RegexError>>;
+/// The regexes built so far in one bind, by pattern and case-insensitivity (SigmaHQ's 171
+/// regex operands hold 118 distinct patterns, and a compiled regex is shared by cloning), and
+/// the memory they hold against the sensor's budget.
+pub(crate) struct RegexCache {
+    built: foldhash::HashMap<(Box<str>, bool), Result<CompiledRegex, RegexError>>,
+    /// Bytes the distinct regexes accepted so far hold ([`crate::regexes::Regex::memory`]).
+    used: u64,
+    budget: u64,
+    /// Determinization memory left for whole DFAs (`REGEX_DENSE_ALLOWANCE`): a failed
+    /// attempt spends its limit, so a content of many regexes that do not fit costs a bounded
+    /// time to load, and the regexes after the allowance run in the lazy DFA and PikeVM.
+    dense_left: usize,
+}
+
+impl RegexCache {
+    /// An empty cache for a sensor whose regexes may hold `budget` bytes.
+    pub(crate) fn new(budget: u64) -> Self {
+        RegexCache {
+            built: foldhash::HashMap::default(),
+            used: 0,
+            budget,
+            dense_left: REGEX_DENSE_ALLOWANCE,
+        }
+    }
+
+    /// The regex `pattern`, compiled once per bind; refused when it would take the
+    /// content's regexes over the memory budget.
+    fn get(&mut self, pattern: &str, folded: bool) -> Result<CompiledRegex, OperandError> {
+        let key = (Box::from(pattern), folded);
+        if let Some(built) = self.built.get(&key) {
+            return built.clone().map_err(OperandError::Regex);
+        }
+        if self.used >= self.budget {
+            return Err(OperandError::Memory {
+                needed: self.used.saturating_add(1),
+                budget: self.budget,
+            });
+        }
+        let dense = self.dense_left >= REGEX_DENSE_SIZE_LIMIT;
+        let built = compile_regex(pattern, folded, dense).map(|(regex, spent)| {
+            self.dense_left = self.dense_left.saturating_sub(spent);
+            regex
+        });
+        if let Ok(regex) = &built {
+            let needed = self.used.saturating_add(regex.regex.memory() as u64);
+            if needed > self.budget {
+                // Not cached: the same pattern later is refused the same way, and the
+                // memory is not counted.
+                return Err(OperandError::Memory {
+                    needed,
+                    budget: self.budget,
+                });
+            }
+            self.used = needed;
+        }
+        self.built.insert(key, built.clone());
+        built.map_err(OperandError::Regex)
+    }
+}
 
 /// Builds the operands of `m`, or returns every value refused, by index in its value list.
 pub(crate) fn build(
@@ -111,18 +176,9 @@ pub(crate) fn build(
         MatchKind::Regex => {
             let mut compiled = Vec::new();
             for (i, pattern) in list.iter().enumerate() {
-                let key = (Box::from(pattern), folded);
-                let built = match regexes.get(&key) {
-                    Some(built) => built.clone(),
-                    None => {
-                        let built = compile_regex(pattern, folded);
-                        regexes.insert(key, built.clone());
-                        built
-                    }
-                };
-                match built {
+                match regexes.get(pattern, folded) {
                     Ok(regex) => compiled.push(regex),
-                    Err(why) => refused.push((i, OperandError::Regex(why))),
+                    Err(why) => refused.push((i, why)),
                 }
             }
             Operands::Regexes(compiled)

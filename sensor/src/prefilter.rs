@@ -266,9 +266,12 @@ pub(crate) fn plan(literals: &Literals, needs: Vec<Need>, answered: &[LiteralId]
     let mut filters = Vec::with_capacity(members.len());
     for (sel, ids) in members {
         let texts: Vec<&[u8]> = ids.iter().map(|&id| literals.text(id).as_bytes()).collect();
+        let finder = LiteralFinder::new(&texts);
         filters.push(FieldFilter {
             sel,
-            finder: LiteralFinder::new(&texts),
+            // It scans the folded text: up to 3/2 of the bytes the model measures.
+            scan: crate::cost::folded_scan(finder.worst_case()),
+            finder,
             patterns: ids.into_boxed_slice(),
             pivot_rules: pivot_rules
                 .remove(&sel)

@@ -9,10 +9,13 @@ use std::net::IpAddr;
 
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
 
+use crate::cost::{Cost, Meter, ProgramCost};
 use crate::error::{EvalError, SensorCode};
 use crate::event::{Event, Value};
 use crate::fold::fold_into;
 use crate::glob::Glob;
+use crate::interface::Budget;
+use crate::limits::EXHAUSTIVE_BUDGET_FACTOR;
 use crate::literals::{LiteralFinder, LiteralSink};
 use crate::net::Net;
 use crate::regexes::Regex;
@@ -86,8 +89,9 @@ impl Ruleset {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) -> Result<(), EvalError> {
-        self.program_for(event)?.evaluate(event, scratch, out, true);
-        Ok(())
+        let program = self.program_for(event)?;
+        program.evaluate(event, scratch, out, true);
+        program.finished(event, scratch)
     }
 
     /// Like [`Ruleset::evaluate`], but runs every rule of the template type, without the
@@ -99,9 +103,9 @@ impl Ruleset {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) -> Result<(), EvalError> {
-        self.program_for(event)?
-            .evaluate(event, scratch, out, false);
-        Ok(())
+        let program = self.program_for(event)?;
+        program.evaluate(event, scratch, out, false);
+        program.finished(event, scratch)
     }
 
     /// Evaluates only `rules` (indexes into [`Ruleset::rules`]) on one event, each without
@@ -116,9 +120,44 @@ impl Ruleset {
         scratch: &mut Scratch,
         out: &mut Vec<u32>,
     ) -> Result<(), EvalError> {
-        self.program_for(event)?
-            .evaluate_only(event, rules, scratch, out);
-        Ok(())
+        let program = self.program_for(event)?;
+        program.evaluate_only(event, rules, scratch, out);
+        program.finished(event, scratch)
+    }
+
+    /// The model's bound on the steps evaluating `event` takes (`LOADER.md` COST-1): what
+    /// [`Scratch::steps`] never exceeds after [`Ruleset::evaluate`] on it. `None` for an event
+    /// of a template type the content has no program for.
+    pub fn cost_bound(&self, event: &Event<'_>) -> Option<u64> {
+        let program = self.program(event.template)?;
+        Some(program.cost.bound(|f| text_len(event, f)))
+    }
+
+    /// The model's steps per byte of each field's text (by field index) and its fixed steps,
+    /// for events of template type `template`: what the binder held against the budget.
+    pub fn cost_model(&self, template: u32) -> Option<(&[u64], u64)> {
+        let program = self.program(template)?;
+        Some((&program.cost.per_byte, program.cost.fixed))
+    }
+
+    /// The most steps any event of template type `template` can take, when the sensor
+    /// declares a maximum length for every string field a matcher reads: the model's bound
+    /// made absolute (`LOADER.md` COST-3). `None` otherwise.
+    pub fn worst_event_cost(&self, template: u32) -> Option<u64> {
+        let program = self.program(template)?;
+        let mut total = program.cost.fixed;
+        for (f, &per_byte) in (0u16..).zip(&program.cost.per_byte) {
+            if per_byte == 0 {
+                continue;
+            }
+            let max_len = program
+                .length_limits
+                .iter()
+                .find(|(field, _)| *field == f)
+                .map(|&(_, max)| max)?;
+            total = total.saturating_add(per_byte.saturating_mul(u64::from(max_len)));
+        }
+        Some(total)
     }
 
     fn program_for(&self, event: &Event<'_>) -> Result<&TemplateProgram, EvalError> {
@@ -162,6 +201,7 @@ impl Ruleset {
 pub struct Scratch {
     fold: FoldCache,
     marks: Marks,
+    meter: Meter,
 }
 
 /// Folded text of the current event's string fields, computed at most once per field.
@@ -187,6 +227,17 @@ impl Scratch {
         Scratch::default()
     }
 
+    /// The steps the last evaluation took, as the cost model counts them (`LOADER.md`
+    /// COST-6): never more than [`Ruleset::cost_bound`] of its event.
+    pub fn steps(&self) -> u64 {
+        self.meter.spent()
+    }
+
+    /// The folded text of string field `field`, folding (and charging for) it on first use.
+    fn folded(&mut self, event: &Event<'_>, field: u16) -> Option<&str> {
+        fold_charged(&mut self.fold, &self.meter, event, field)
+    }
+
     fn begin(&mut self, fields: usize, rules: usize, patterns: usize) {
         self.fold.text.clear();
         self.fold.spans.clear();
@@ -206,6 +257,26 @@ impl Scratch {
         }
         m.candidates.clear();
     }
+}
+
+/// The folded text of string field `field` from `fold`, folding it on first use in this event
+/// and charging `meter` one step per byte for that.
+fn fold_charged<'s>(
+    fold: &'s mut FoldCache,
+    meter: &Meter,
+    event: &Event<'_>,
+    field: u16,
+) -> Option<&'s str> {
+    if fold.get_ref(field).is_none() {
+        meter.charge(
+            Cost {
+                per_byte: 1,
+                fixed: 1,
+            }
+            .on(text_len(event, field)),
+        );
+    }
+    fold.get(event, field)
 }
 
 impl FoldCache {
@@ -287,11 +358,11 @@ pub(crate) enum TextTest {
     Equals(Vec<Box<str>>),
     EqualsSet(foldhash::HashSet<Box<str>>),
     Contains(Vec<Box<str>>),
-    /// A long any-of contains list whose literals are all in the prefilter of the leaf's
-    /// field: true if any of these program-wide pattern ids occurred in this event, so the
-    /// field is scanned once for the prefilter and the leaf together. Exhaustive evaluation,
-    /// which runs no prefilter, compares the values one by one instead.
-    AnyPatternHit {
+    /// A contains list whose literals are all in the prefilter of the leaf's field: true if
+    /// any (all, for all-of) of these program-wide pattern ids occurred in this event, so the
+    /// field is scanned once for the prefilter and every such leaf together. Exhaustive
+    /// evaluation, which runs no prefilter, compares the values one by one instead.
+    PatternHits {
         patterns: Box<[u32]>,
         values: Vec<Box<str>>,
     },
@@ -349,6 +420,8 @@ pub(crate) struct FieldFilter {
     pub(crate) patterns: Box<[u32]>,
     /// For each literal of the finder, the rules (positions) whose pivot group it is in.
     pub(crate) pivot_rules: Vec<Box<[u32]>>,
+    /// The finder's worst case (`LiteralFinder::worst_case`), charged per scan.
+    pub(crate) scan: Cost,
 }
 
 /// Everything needed to evaluate events of one template type.
@@ -374,6 +447,16 @@ pub(crate) struct TemplateProgram {
     /// For each rule, its literal groups besides the pivot, as program-wide pattern ids: each
     /// group needs a hit before the rule is evaluated.
     pub(crate) checks: Vec<Box<[Box<[u32]>]>>,
+    /// For each leaf, its worst case with the prefilter's hits and without (`leaf_cost`).
+    pub(crate) leaf_costs: Vec<[Cost; 2]>,
+    /// For each leaf, the position of its match node in its rule's expression.
+    pub(crate) leaf_nodes: Vec<u32>,
+    /// The interface's field names, for messages.
+    pub(crate) field_names: Vec<Box<str>>,
+    /// The sensor's budget, which the interpreter enforces per event.
+    pub(crate) budget: Budget,
+    /// The model's conclusion about this program (`cost::judge`), set by the binder.
+    pub(crate) cost: ProgramCost,
 }
 
 impl TemplateProgram {
@@ -385,6 +468,7 @@ impl TemplateProgram {
         prefilter: bool,
     ) {
         scratch.begin(self.field_count, self.rules.len(), self.pattern_count);
+        self.start_meter(event, scratch, prefilter);
         for filter in self.filters.iter().filter(|_| prefilter) {
             match filter.sel {
                 Sel::Field(f) => self.run_filter(filter, event, f, scratch),
@@ -408,7 +492,7 @@ impl TemplateProgram {
             return;
         }
         for &f in &self.folded_fields {
-            let _ = scratch.fold.get(event, f);
+            let _ = scratch.folded(event, f);
         }
         let mut candidates = std::mem::take(&mut scratch.marks.candidates);
         candidates.sort_unstable();
@@ -433,6 +517,7 @@ impl TemplateProgram {
         out: &mut Vec<u32>,
     ) {
         scratch.begin(self.field_count, self.rules.len(), self.pattern_count);
+        self.start_meter(event, scratch, false);
         let mut positions: Vec<usize> = wanted
             .iter()
             .filter_map(|&index| self.position_of(index))
@@ -443,7 +528,7 @@ impl TemplateProgram {
         positions.sort_unstable();
         positions.dedup();
         for &f in &self.folded_fields {
-            let _ = scratch.fold.get(event, f);
+            let _ = scratch.folded(event, f);
         }
         for position in positions {
             if let Some(rule) = self.rules.get(position)
@@ -452,6 +537,53 @@ impl TemplateProgram {
                 out.push(rule.index);
             }
         }
+    }
+
+    /// Allows the event the sensor's budget for its size: a multiple of it for exhaustive
+    /// evaluation, which compares every value of lists the prefilter answers.
+    fn start_meter(&self, event: &Event<'_>, scratch: &Scratch, prefilter: bool) {
+        let text: usize = self
+            .string_fields
+            .iter()
+            .fold(0usize, |sum, &f| sum.saturating_add(text_len(event, f)));
+        let limit = self.budget.for_event(text);
+        let limit = if prefilter {
+            limit
+        } else {
+            limit.saturating_mul(EXHAUSTIVE_BUDGET_FACTOR)
+        };
+        scratch.meter.start(limit);
+    }
+
+    /// The outcome of an evaluation: E3505 when the meter stopped it.
+    fn finished(&self, event: &Event<'_>, scratch: &Scratch) -> Result<(), EvalError> {
+        if !scratch.meter.is_over() {
+            return Ok(());
+        }
+        Err(EvalError {
+            code: SensorCode::BudgetSpent,
+            template: event.template,
+            supplied: usize::try_from(scratch.meter.spent()).unwrap_or(usize::MAX),
+            expected: 0,
+            field: None,
+        })
+    }
+
+    /// The name of field `f` in the sensor's interface.
+    pub(crate) fn field_name(&self, f: u16) -> Option<&str> {
+        self.field_names.get(usize::from(f)).map(|n| &**n)
+    }
+
+    /// The `at`-th entry of the children array.
+    pub(crate) fn child_at(&self, at: u32) -> u32 {
+        self.child(at)
+    }
+
+    /// How many literal probes the checks of rule `position` make.
+    pub(crate) fn check_len(&self, position: usize) -> usize {
+        self.checks
+            .get(position)
+            .map_or(0, |groups| groups.iter().map(|g| g.len()).sum())
     }
 
     /// Where the rule with this [`Ruleset::rules`] index is in this program: rules are built
@@ -476,7 +608,10 @@ impl TemplateProgram {
         field: u16,
         scratch: &mut Scratch,
     ) {
-        let Some(text) = scratch.fold.get(event, field) else {
+        if !scratch.meter.charge(filter.scan.on(text_len(event, field))) {
+            return;
+        }
+        let Some(text) = fold_charged(&mut scratch.fold, &scratch.meter, event, field) else {
             return;
         };
         filter.finder.find(
@@ -495,6 +630,10 @@ impl TemplateProgram {
     /// Evaluates node `n`. Recursion depth is bounded by the format's expression depth limit.
     /// `prefilter` says whether the filters ran, so their hits can answer leaves.
     fn eval_node(&self, n: u32, event: &Event<'_>, scratch: &Scratch, prefilter: bool) -> bool {
+        // A spent budget answers every node false at once: the event is refused (E3505).
+        if scratch.meter.is_over() {
+            return false;
+        }
         match self.nodes.get(n as usize) {
             None => false,
             Some(ENode::Const(b)) => *b,
@@ -538,11 +677,45 @@ impl TemplateProgram {
                 }
                 hits >= *required
             }
-            Some(ENode::Leaf(l)) => self
-                .leaves
-                .get(*l as usize)
-                .is_some_and(|leaf| self.eval_leaf(leaf, event, scratch, prefilter)),
+            Some(ENode::Leaf(l)) => self.leaves.get(*l as usize).is_some_and(|leaf| {
+                self.charge_leaf(*l, leaf, event, scratch, prefilter)
+                    && self.eval_leaf(leaf, event, scratch, prefilter)
+            }),
         }
+    }
+
+    /// Charges the worst case of evaluating leaf `l` on this event's texts; false when that
+    /// spends the event's budget, and the leaf is then not evaluated.
+    fn charge_leaf(
+        &self,
+        l: u32,
+        leaf: &Leaf,
+        event: &Event<'_>,
+        scratch: &Scratch,
+        prefilter: bool,
+    ) -> bool {
+        let Some(costs) = self.leaf_costs.get(l as usize) else {
+            return true;
+        };
+        let cost = if prefilter { costs[0] } else { costs[1] };
+        let steps = match leaf {
+            Leaf::Exists(_) | Leaf::IsNull(_) => cost.fixed,
+            Leaf::Compare { field, .. } | Leaf::Cidr { field, .. } => {
+                cost.on(text_len(event, *field))
+            }
+            Leaf::FieldRef { field, other, .. } => {
+                cost.on(text_len(event, *field).saturating_add(text_len(event, *other)))
+            }
+            Leaf::Text {
+                sel: Sel::Field(f), ..
+            } => cost.on(text_len(event, *f)),
+            Leaf::Text {
+                sel: Sel::Keyword, ..
+            } => self.string_fields.iter().fold(0u64, |sum, &f| {
+                sum.saturating_add(cost.on(text_len(event, f)))
+            }),
+        };
+        scratch.meter.charge(steps)
     }
 
     fn eval_leaf(
@@ -556,9 +729,16 @@ impl TemplateProgram {
             Leaf::Exists(f) => event.get(*f).is_some_and(|v| !matches!(v, Value::Null)),
             Leaf::IsNull(f) => event.get(*f).is_none_or(|v| matches!(v, Value::Null)),
             Leaf::Text {
-                test: TextTest::AnyPatternHit { patterns, .. },
+                test: TextTest::PatternHits { patterns, .. },
+                all_of,
                 ..
-            } if prefilter => patterns.iter().any(|&p| scratch.marks.has_pattern(p)),
+            } if prefilter => {
+                if *all_of {
+                    patterns.iter().all(|&p| scratch.marks.has_pattern(p))
+                } else {
+                    patterns.iter().any(|&p| scratch.marks.has_pattern(p))
+                }
+            }
             Leaf::Text {
                 sel: Sel::Field(f),
                 folded,
@@ -659,6 +839,15 @@ impl LiteralSink for FilterSink<'_> {
     }
 }
 
+/// The byte length of field `field`'s value when it is text, else 0: what the cost model
+/// measures an event's fields by.
+fn text_len(event: &Event<'_>, field: u16) -> usize {
+    match event.get(field) {
+        Some(Value::Str(s)) => s.len(),
+        _ => 0,
+    }
+}
+
 /// The text of a string field, folded (from the scratch) or as supplied.
 fn text_of<'a>(
     event: &Event<'a>,
@@ -690,7 +879,7 @@ impl TextTest {
             TextTest::EqualsSet(set) => set.contains(text),
             TextTest::Contains(values) => check(values, &|v| text.contains(v)),
             // With the prefilter, answered from its marks before any text is read (`eval_leaf`).
-            TextTest::AnyPatternHit { values, .. } => check(values, &|v| text.contains(v)),
+            TextTest::PatternHits { values, .. } => check(values, &|v| text.contains(v)),
             TextTest::StartsWith(values) => check(values, &|v| text.starts_with(v)),
             TextTest::EndsWith(values) => check(values, &|v| text.ends_with(v)),
             TextTest::Globs(globs) => {

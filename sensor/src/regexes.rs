@@ -12,6 +12,8 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 
 use regex_automata::Input;
+use regex_automata::dfa::Automaton;
+use regex_automata::dfa::dense::{self, DFA as DenseDfa};
 use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
 use regex_automata::nfa::thompson::pikevm::{Cache as PikeCache, PikeVM};
 use regex_automata::nfa::thompson::{self, WhichCaptures};
@@ -21,7 +23,9 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::fold::fold;
-use crate::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
+use crate::limits::{
+    REGEX_DENSE_SIZE_LIMIT, REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT,
+};
 
 /// Search state of one regex for one thread.
 struct Caches {
@@ -42,9 +46,14 @@ type MakeCaches = Box<dyn Fn() -> Caches + Send + Sync + UnwindSafe + RefUnwindS
 pub(crate) struct Regex(Arc<Compiled>);
 
 struct Compiled {
+    /// The whole DFA, built at load when it fits `REGEX_DENSE_SIZE_LIMIT` and the pattern has
+    /// no Unicode word boundary: one transition per byte of text, whatever the text.
+    dense: Option<DenseDfa<Vec<u32>>>,
     dfa: Option<DFA>,
     pike: PikeVM,
     caches: Pool<Caches, MakeCaches>,
+    /// See [`Regex::memory`].
+    memory: usize,
 }
 
 impl std::fmt::Debug for Regex {
@@ -56,9 +65,33 @@ impl std::fmt::Debug for Regex {
 }
 
 impl Regex {
+    /// States of the regex's automaton: the PikeVM visits each at most once per byte of
+    /// text, the bound of its worst case (`LOADER.md` COST-2).
+    pub(crate) fn states(&self) -> usize {
+        self.0.pike.get_nfa().states().len()
+    }
+
+    /// Bytes the regex holds at most: its automaton, and one thread's search state (the
+    /// PikeVM's, and the lazy DFA's cache at its capacity): `LOADER.md` COST-4.
+    pub(crate) fn memory(&self) -> usize {
+        self.0.memory
+    }
+
+    /// Whether a whole DFA answers every search: then a search costs one transition per byte
+    /// (`LOADER.md` COST-2), and no cache is needed.
+    pub(crate) fn is_dense(&self) -> bool {
+        self.0.dense.is_some()
+    }
+
     /// Whether the regex matches somewhere in `text`.
     pub(crate) fn is_match(&self, text: &str) -> bool {
         let input = Input::new(text).earliest(true);
+        // Built without quit bytes (no Unicode word boundary), the whole DFA never gives up.
+        if let Some(dense) = &self.0.dense
+            && let Ok(found) = dense.try_search_fwd(&input)
+        {
+            return found.is_some();
+        }
         let mut caches = self.0.caches.get();
         if let (Some(dfa), Some(cache)) = (&self.0.dfa, caches.dfa.as_mut())
             && let Ok(found) = dfa.try_search_fwd(cache, &input)
@@ -118,7 +151,7 @@ fn reason(text: &str) -> String {
 /// LOAD-10), or why not. The one regex rule: the loader, the validator and the Sigma importer
 /// all decide with this.
 pub fn check_regex(pattern: &str, case_insensitive: bool) -> Result<(), RegexError> {
-    compile_regex(pattern, case_insensitive).map(|_| ())
+    compile_regex(pattern, case_insensitive, false).map(|_| ())
 }
 
 /// Whether a regex the sensor accepts matches every value: it can match the empty string
@@ -136,11 +169,16 @@ pub fn regex_matches_everything(pattern: &str, case_insensitive: bool) -> bool {
         })
 }
 
-/// Parses and compiles `pattern`, or says why it cannot be.
+/// Parses and compiles `pattern`, or says why it cannot be. With `dense`, also tries to build
+/// the whole DFA within `REGEX_DENSE_SIZE_LIMIT` (when the pattern has no Unicode word
+/// boundary, which a whole DFA can only approximate); the second value is the determinization
+/// memory that attempt spent (the DFA's size, or the limit when it did not fit), which the
+/// binder counts against the content's allowance (`LOADER.md` COST-4).
 pub(crate) fn compile_regex(
     pattern: &str,
     case_insensitive: bool,
-) -> Result<CompiledRegex, RegexError> {
+    dense: bool,
+) -> Result<(CompiledRegex, usize), RegexError> {
     let hir = ParserBuilder::new()
         .case_insensitive(case_insensitive)
         .nest_limit(REGEX_NEST_LIMIT)
@@ -158,30 +196,71 @@ pub(crate) fn compile_regex(
             Some(limit) => RegexError::TooBig { limit },
             None => RegexError::Syntax(reason(&e.to_string())),
         })?;
+    let nfa_memory = nfa.memory_usage();
+    let mut spent = 0usize;
+    let whole = if dense && !hir.properties().look_set().contains_word_unicode() {
+        let built = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .dfa_size_limit(Some(REGEX_DENSE_SIZE_LIMIT))
+                    .determinize_size_limit(Some(REGEX_DENSE_SIZE_LIMIT))
+                    .minimize(false),
+            )
+            .build_from_nfa(&nfa)
+            .ok();
+        spent = built
+            .as_ref()
+            .map_or(REGEX_DENSE_SIZE_LIMIT, |d| d.memory_usage());
+        built
+    } else {
+        None
+    };
     let pike = PikeVM::new_from_nfa(nfa.clone())
         .map_err(|e| RegexError::Syntax(reason(&e.to_string())))?;
-    // Without a lazy DFA (one that cannot be built within its cache), the PikeVM answers.
-    let dfa = DFA::builder()
-        .configure(
-            DFA::config()
-                .cache_capacity(REGEX_DFA_SIZE_LIMIT)
-                .unicode_word_boundary(true),
-        )
-        .build_from_nfa(nfa)
-        .ok();
+    // A whole DFA answers every search alone. Without one, a lazy DFA answers, and the
+    // PikeVM where the lazy DFA cannot be built within its cache or gives up.
+    let dfa = if whole.is_some() {
+        None
+    } else {
+        DFA::builder()
+            .configure(
+                DFA::config()
+                    .cache_capacity(REGEX_DFA_SIZE_LIMIT)
+                    .unicode_word_boundary(true),
+            )
+            .build_from_nfa(nfa)
+            .ok()
+    };
+    let pike_cache = if whole.is_some() {
+        0
+    } else {
+        pike.create_cache().memory_usage()
+    };
+    let memory = nfa_memory
+        .saturating_add(pike_cache)
+        .saturating_add(whole.as_ref().map_or(0, DenseDfa::memory_usage))
+        .saturating_add(
+            dfa.as_ref()
+                .map_or(0, |d| d.memory_usage().saturating_add(REGEX_DFA_SIZE_LIMIT)),
+        );
     let (for_dfa, for_pike) = (dfa.clone(), pike.clone());
     let make: MakeCaches = Box::new(move || Caches {
         dfa: for_dfa.as_ref().map(DfaCache::new),
         pike: for_pike.create_cache(),
     });
-    Ok(CompiledRegex {
-        regex: Regex(Arc::new(Compiled {
-            dfa,
-            pike,
-            caches: Pool::new(make),
-        })),
-        required: required_literals(&hir),
-    })
+    Ok((
+        CompiledRegex {
+            regex: Regex(Arc::new(Compiled {
+                dense: whole,
+                dfa,
+                pike,
+                caches: Pool::new(make),
+                memory,
+            })),
+            required: required_literals(&hir),
+        },
+        spent,
+    ))
 }
 
 /// The folded literals one of which occurs in every text `hir` matches, or `None` when no
@@ -312,10 +391,15 @@ fn keep_stronger(best: &mut Option<Vec<String>>, candidate: Option<Vec<String>>)
 
 #[cfg(test)]
 mod tests {
-    use super::compile_regex;
+    use super::{CompiledRegex, RegexError, compile_regex};
+
+    /// The regex as a sensor compiles it with the whole-DFA allowance left.
+    fn compile(pattern: &str, ci: bool) -> Result<CompiledRegex, RegexError> {
+        compile_regex(pattern, ci, true).map(|(regex, _)| regex)
+    }
 
     fn lits(pattern: &str, ci: bool) -> Option<Vec<String>> {
-        compile_regex(pattern, ci).ok()?.required
+        compile(pattern, ci).ok()?.required
     }
 
     #[test]
@@ -390,7 +474,7 @@ mod tests {
         for _ in 0..3000 {
             let source = pattern(&mut next, 2);
             let ci = next(2) == 0;
-            let compiled = compile_regex(&source, ci).unwrap();
+            let compiled = compile(&source, ci).unwrap();
             let Some(literals) = compiled.required else {
                 continue;
             };
@@ -422,12 +506,12 @@ mod tests {
 
     #[test]
     fn compiles_like_the_regex_crate_under_limits() {
-        let re = compile_regex("^a.c$", true).unwrap().regex;
+        let re = compile("^a.c$", true).unwrap().regex;
         assert!(re.is_match("AéC"));
         assert!(!re.is_match("abbc"));
-        assert!(compile_regex("(unclosed", false).is_err());
-        assert!(compile_regex("(a{1000}){1000}", false).is_err());
-        assert!(compile_regex(&format!("{}a{}", "(".repeat(100), ")".repeat(100)), false).is_err());
+        assert!(compile("(unclosed", false).is_err());
+        assert!(compile("(a{1000}){1000}", false).is_err());
+        assert!(compile(&format!("{}a{}", "(".repeat(100), ")".repeat(100)), false).is_err());
     }
 
     /// Against the `regex` crate, which compiles the same syntax its own way: word boundaries
@@ -467,24 +551,30 @@ mod tests {
             "abcc",
             "abc",
         ];
-        let mut checked = 0;
+        let (mut checked, mut dense_built) = (0, 0);
         for pattern in patterns {
             for ci in [false, true] {
-                let ours = compile_regex(pattern, ci).unwrap().regex;
                 let theirs = regex::RegexBuilder::new(pattern)
                     .case_insensitive(ci)
                     .build()
                     .unwrap();
-                for text in texts {
-                    assert_eq!(
-                        ours.is_match(text),
-                        theirs.is_match(text),
-                        "{pattern:?} (case-insensitive {ci}) on {text:?}"
-                    );
-                    checked += 1;
+                // With a whole DFA where one fits, and in the lazy DFA and PikeVM.
+                for dense in [true, false] {
+                    let ours = compile_regex(pattern, ci, dense).unwrap().0.regex;
+                    dense_built += usize::from(ours.is_dense());
+                    for text in texts {
+                        assert_eq!(
+                            ours.is_match(text),
+                            theirs.is_match(text),
+                            "{pattern:?} (case-insensitive {ci}, dense {dense}) on {text:?}"
+                        );
+                        checked += 1;
+                    }
                 }
             }
         }
-        assert_eq!(checked, 360);
+        assert_eq!(checked, 720);
+        // Most of them fit a whole DFA; `\b` (Unicode) never does.
+        assert!(dense_built >= 10, "{dense_built} whole DFAs");
     }
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use dcf_conformance::valid::{TEST_KEY_SEED, base, header, m, rule, sign};
 use dcf_parser::{Content, Field, FieldType, MatchKind, Node, SensorVersion, Template};
 use dcf_sensor::{
-    Channels, Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, Value,
+    Budget, Channels, Event, FieldInterface, LoaderConfig, Scratch, Sensor, SensorInterface, Value,
 };
 use ed25519_dalek::SigningKey;
 
@@ -375,4 +375,52 @@ fn readers_see_the_old_or_the_new_content_never_a_mix() {
         "each reader evaluates before and after the swaps"
     );
     assert_eq!(s.active().unwrap().sequence(), 40);
+}
+
+/// COST-4 (LOAD-10a): a content over the sensor's budget is refused at load with the code of
+/// the budget it crosses, and the message names the rule, the field and the matcher; the
+/// last known good content stays active.
+#[test]
+fn a_content_over_the_sensors_budget_is_refused() {
+    let sensor_with = |budget: Budget| {
+        let mut interface = interface_of(&base(), v(7, 11));
+        interface.budget = budget;
+        Sensor::new(config(interface, base().header.channel), 0).unwrap()
+    };
+    let with_regex = |pattern: &str| {
+        let mut c = base();
+        c.rules[0].expression = vec![m(MatchKind::Regex, 1, &[pattern])];
+        with_sequence(c, 3)
+    };
+    // A Unicode word boundary keeps a regex out of a whole DFA: it then costs 16 steps per
+    // byte per NFA state (3/2 of that case-insensitively), here some 270 states.
+    let s = sensor_with(Budget {
+        steps_per_byte: 2_000,
+        ..Budget::default()
+    });
+    s.load(&with_sequence(base(), 2), NOW).unwrap();
+    let message = refused(&s, &with_regex(r"\ba[ab]{400}c"), NOW, "E3601");
+    assert!(message.contains("command_line"), "{message}");
+    assert!(message.contains("budget is 2000"), "{message}");
+    // A tenth of it fits.
+    s.load(&with_regex(r"\ba[ab]{40}c"), NOW).unwrap();
+
+    // Every rule visits nodes and fields: 8 fixed steps are too few for the first.
+    let s = sensor_with(Budget {
+        steps_per_event: 8,
+        ..Budget::default()
+    });
+    refused(&s, &with_sequence(base(), 2), NOW, "E3602");
+
+    // One byte is less than any regex holds.
+    let s = sensor_with(Budget {
+        memory: 1,
+        ..Budget::default()
+    });
+    s.load(&with_sequence(base(), 2), NOW).unwrap();
+    refused(&s, &with_regex("abc"), NOW, "E3603");
+
+    // The default budget accepts the regex the small one refused.
+    let s = sensor_with(Budget::default());
+    s.load(&with_regex(r"\ba[ab]{400}c"), NOW).unwrap();
 }

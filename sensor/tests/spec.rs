@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use dcf_sensor::SensorCode;
-use dcf_sensor::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
+use dcf_sensor::limits;
 use dcf_test_support::{Cells, repo_root, table_rows};
 
 #[test]
@@ -43,13 +43,52 @@ fn limits_table_matches_limits_module() {
     let text = std::fs::read_to_string(repo_root().join("format-spec/LOADER.md")).unwrap();
     let rows: BTreeMap<String, String> = table_rows(&text, Cells::Trimmed)
         .into_iter()
-        .filter(|r| r.len() == 2 && r[0].starts_with("REGEX_"))
+        .filter(|r| r.len() == 2 && r[0].chars().all(|c| c.is_ascii_uppercase() || c == '_'))
         .map(|r| (r[0].clone(), r[1].clone()))
         .collect();
-    assert_eq!(rows["REGEX_SIZE_LIMIT"], REGEX_SIZE_LIMIT.to_string());
+    let expected: [(&str, String); 11] = [
+        ("REGEX_SIZE_LIMIT", limits::REGEX_SIZE_LIMIT.to_string()),
+        (
+            "REGEX_DFA_SIZE_LIMIT",
+            limits::REGEX_DFA_SIZE_LIMIT.to_string(),
+        ),
+        ("REGEX_NEST_LIMIT", limits::REGEX_NEST_LIMIT.to_string()),
+        (
+            "REGEX_DENSE_SIZE_LIMIT",
+            limits::REGEX_DENSE_SIZE_LIMIT.to_string(),
+        ),
+        (
+            "REGEX_DENSE_ALLOWANCE",
+            limits::REGEX_DENSE_ALLOWANCE.to_string(),
+        ),
+        (
+            "REGEX_STEPS_PER_STATE",
+            limits::REGEX_STEPS_PER_STATE.to_string(),
+        ),
+        ("REGEX_DENSE_STEPS", limits::REGEX_DENSE_STEPS.to_string()),
+        (
+            "DEFAULT_STEPS_PER_BYTE",
+            limits::DEFAULT_STEPS_PER_BYTE.to_string(),
+        ),
+        (
+            "DEFAULT_STEPS_PER_EVENT",
+            limits::DEFAULT_STEPS_PER_EVENT.to_string(),
+        ),
+        (
+            "DEFAULT_MATCHER_MEMORY",
+            limits::DEFAULT_MATCHER_MEMORY.to_string(),
+        ),
+        (
+            "EXHAUSTIVE_BUDGET_FACTOR",
+            limits::EXHAUSTIVE_BUDGET_FACTOR.to_string(),
+        ),
+    ];
+    for (name, value) in &expected {
+        assert_eq!(rows.get(*name), Some(value), "LOADER.md row {name}");
+    }
     assert_eq!(
-        rows["REGEX_DFA_SIZE_LIMIT"],
-        REGEX_DFA_SIZE_LIMIT.to_string()
+        rows.len(),
+        expected.len(),
+        "LOADER.md lists limits the sensor does not define: {rows:?}"
     );
-    assert_eq!(rows["REGEX_NEST_LIMIT"], REGEX_NEST_LIMIT.to_string());
 }

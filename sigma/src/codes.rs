@@ -54,6 +54,9 @@ dcf_parser::code_table! {
         ValueNotText = "E5405", "transformed value is not UTF-8 text", "SIGMA-7";
         /// The compiled rule breaks a limit of the content format.
         FormatLimit = "E5501", "compiled rule exceeds a limit of the content format", "SIGMA-8";
+        /// With the rules before it, the compiled rule takes the content over a targeted
+        /// sensor's cost budget (`LOADER.md` COST-4).
+        CostOverBudget = "E5502", "compiled rule takes the content over a targeted sensor's cost budget", "SIGMA-8";
     }
     /// The spec rule (`SIGMA-n`) the code enforces.
     pub const fn rule(self) -> &'static str;

@@ -167,10 +167,87 @@ pub struct Targets<'m> {
     manifests: Vec<&'m SensorInterface>,
 }
 
+/// The importer's code for a refusal of the sensor's binder: E3101 is E5201, E3102 E5202,
+/// E3103 and E3104 E5203, E3201 E5403, E3202 and E3203 E5402, E3601 to E3603 E5502.
+fn importer_code(code: SensorCode) -> Code {
+    match code {
+        SensorCode::TemplateNotSupplied => Code::LogSourceNotSupplied,
+        SensorCode::FieldNotSupplied => Code::FieldNotSupplied,
+        SensorCode::BadRegex => Code::UnsupportedRegex,
+        SensorCode::BadGlob | SensorCode::BadCidr => Code::BadModifierUse,
+        SensorCode::CostPerByteOverBudget
+        | SensorCode::CostPerEventOverBudget
+        | SensorCode::MemoryOverBudget => Code::CostOverBudget,
+        _ => Code::FieldLayoutDiffers,
+    }
+}
+
+/// Rules that fit every targeted sensor's budget alone may not fit it together (the binder
+/// adds them up in content order, `LOADER.md` COST-4): the rules the binder refuses in the
+/// whole content are left out with its refusal, and the rest bound again until every target
+/// accepts it. The first refused rule is kept for one more round: what the content's
+/// prefilter costs depends on every rule's literals, so leaving out the later ones may make
+/// room for it. Each round leaves out at least one rule, so it ends; SigmaHQ at the default
+/// budget takes one round.
+fn leave_out_refused(
+    content: &mut Content,
+    targets: &Targets<'_>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let mut kept_once: Option<RuleId> = None;
+    loop {
+        let bytes = content.encode().map_err(ImportError::Encode)?;
+        let Ok(view) = dcf_parser::parse(&bytes) else {
+            return Ok(());
+        };
+        // By rule, in content order: the first refusal of each rule on any target.
+        let mut refused: BTreeMap<usize, (RuleId, Code, String)> = BTreeMap::new();
+        for m in &targets.manifests {
+            for r in dcf_sensor::bind(&view, m).refusals {
+                refused.entry(r.rule).or_insert_with(|| {
+                    (
+                        r.rule_id,
+                        importer_code(r.code()),
+                        format!(
+                            "sensor {} refuses the content with this rule: {r}",
+                            m.display_name()
+                        ),
+                    )
+                });
+            }
+        }
+        let mut refused = refused.into_values();
+        let Some(first) = refused.next() else {
+            return Ok(());
+        };
+        let mut out: Vec<(RuleId, Code, String)> = refused.collect();
+        if out.is_empty() || kept_once == Some(first.0) {
+            out.push(first);
+        } else {
+            kept_once = Some(first.0);
+        }
+        content
+            .rules
+            .retain(|r| !out.iter().any(|(id, ..)| *id == r.id));
+        for (id, code, reason) in out {
+            let id = id.to_string();
+            if let Some(at) = report.compiled.iter().position(|c| c.id == id) {
+                let c = report.compiled.remove(at);
+                report.skipped.push(Skipped {
+                    file: c.file,
+                    id: Some(c.id),
+                    title: Some(c.title),
+                    code,
+                    reason,
+                });
+            }
+        }
+    }
+}
+
 impl<'m> Targets<'m> {
     /// The first refusal of the sensor's binder ([`dcf_sensor::bind`]) of the content `bytes`
-    /// on any target, as the importer's code: E3101 is E5201, E3102 E5202, E3103 and E3104
-    /// E5203, E3201 E5403, E3202 and E3203 E5402.
+    /// on any target, as the importer's code ([`importer_code`]).
     fn refusal(&self, bytes: &[u8]) -> Option<Failure> {
         let view = match dcf_parser::parse(bytes) {
             Ok(view) => view,
@@ -184,15 +261,8 @@ impl<'m> Targets<'m> {
         self.manifests.iter().find_map(|m| {
             let binding = dcf_sensor::bind(&view, m);
             let first = binding.refusals.first()?;
-            let code = match first.code() {
-                SensorCode::TemplateNotSupplied => Code::LogSourceNotSupplied,
-                SensorCode::FieldNotSupplied => Code::FieldNotSupplied,
-                SensorCode::BadRegex => Code::UnsupportedRegex,
-                SensorCode::BadGlob | SensorCode::BadCidr => Code::BadModifierUse,
-                _ => Code::FieldLayoutDiffers,
-            };
             Some(Failure::new(
-                code,
+                importer_code(first.code()),
                 format!(
                     "sensor {} refuses the compiled rule: {}",
                     m.display_name(),
@@ -578,7 +648,7 @@ pub fn compile_sources(
         signature: None,
     };
     content.sort();
-    content.encode().map_err(ImportError::Encode)?;
+    leave_out_refused(&mut content, &targets, &mut report)?;
     Ok((content, report))
 }
 

@@ -309,3 +309,58 @@ fn refused_rules_carry_codes() {
         Code::BadModifierUse
     );
 }
+
+/// SIGMA-8, E5502: rules that each fit a sensor's cost budget alone but not together are
+/// compiled up to the budget; the one that would cross it is skipped with the binder's reason,
+/// and the content the importer writes is one the sensor accepts.
+#[test]
+fn rules_over_the_budget_together_are_skipped() {
+    let source = |n: u32| {
+        Source {
+        file: format!("r{n}.yml"),
+        relative: format!("r{n}.yml"),
+        text: Some(
+            rule(&format!(
+                "    sel:\n        CommandLine|re: '\\bimplant{n}[a-z]{{20}}\\b'\n    condition: sel\n"
+            ))
+            .replace("929a690e-bef0-4204-a928-ef5e620d6fcc", &format!("929a690e-bef0-4204-a928-ef5e620d6f{n:02}")),
+        ),
+    }
+    };
+    let compile = |manifest: &str, n: u32| {
+        let manifest = dcf_validator::manifest::from_toml(manifest).unwrap();
+        let sources: Vec<Source> = (0..n).map(source).collect();
+        let (content, report) = compile_sources(
+            &sources,
+            std::slice::from_ref(&manifest),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        (
+            dcf_test_support::content::bound(&content, &manifest),
+            report,
+        )
+    };
+    let command_line = 1;
+    let per_byte = |rules: &dcf_sensor::Ruleset| rules.cost_model(7).unwrap().0[command_line];
+    let (one, report) = compile(MANIFEST, 1);
+    assert!(report.skipped.is_empty());
+    let (two, report) = compile(MANIFEST, 2);
+    assert!(report.skipped.is_empty());
+    assert!(per_byte(&two) > per_byte(&one));
+    // A budget that one such rule fits and two do not.
+    let tight = format!(
+        "{MANIFEST}\n[budget]\nsteps_per_byte = {}\n",
+        per_byte(&one)
+    );
+    let (bound, report) = compile(&tight, 2);
+    let skipped: Vec<_> = report.skipped.iter().map(|s| (s.code, &s.reason)).collect();
+    assert_eq!(report.compiled.len(), 1, "{skipped:?}");
+    assert_eq!(report.skipped.len(), 1);
+    let skipped = &report.skipped[0];
+    assert_eq!(skipped.code, Code::CostOverBudget);
+    assert_eq!(skipped.file, "r1.yml");
+    assert!(skipped.reason.contains("E3601"), "{}", skipped.reason);
+    assert_eq!(bound.rules().len(), 1);
+    assert!(per_byte(&bound) <= per_byte(&one));
+}

@@ -1,18 +1,16 @@
 //! The semantic checks of a content that has passed the parser (codes `E1xxx`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use dcf_parser::format::{header, record};
-use dcf_parser::{
-    Action, ContentView, FieldType, Match, MatchKind, Node, Operand, RuleView, Target, ValueList,
-};
+use dcf_parser::{Action, ContentView, MatchKind, Node, Operand, RuleView, Target};
 
 use dcf_sensor::{Glob, Net, OperandError, Reason, Refusal, RegexError};
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::interface::interface_diagnostics;
-use crate::limits::{self, cost};
+use crate::limits;
 use crate::manifest::Manifest;
 use crate::time::format_rfc3339;
 
@@ -139,10 +137,12 @@ pub fn validate_content(
         );
     }
 
-    let mut template_costs: BTreeMap<u32, (u64, String)> = BTreeMap::new();
     let mut refused: HashMap<(usize, u32, usize), &OperandError> = HashMap::new();
     for r in &operand_refusals {
-        if let (Some(node), Reason::Operand { value, error, .. }) = (r.node, &r.reason) {
+        // A regex over the memory budget depends on the manifest: `interface_diagnostics`.
+        if let (Some(node), Reason::Operand { value, error, .. }) = (r.node, &r.reason)
+            && !matches!(error, OperandError::Memory { .. })
+        {
             refused.insert((r.rule, node, *value), error);
         }
     }
@@ -150,42 +150,6 @@ pub fn validate_content(
     for (index, rule) in content.rules().enumerate() {
         check_operands(&rule, index, &refused, &mut regex_cache, &mut v.diagnostics);
         check_logic(&rule, &mut v.diagnostics);
-        let cost = rule_cost(&rule);
-        if cost > limits::RULE_COST_BUDGET {
-            v.diagnostics.push(
-                Diagnostic::new(
-                    Code::RuleCostOverBudget,
-                    format!(
-                        "rule {} “{}” costs an estimated {cost} units per event; the budget is {}",
-                        rule.id,
-                        rule.title,
-                        limits::RULE_COST_BUDGET
-                    ),
-                )
-                .at(rule.offset, record::RULE)
-                .label(format!("cost {cost}"))
-                .rule(rule.id)
-                .help("split the rule, replace regular expressions and globs by plain string matches, or drop keyword searches"),
-            );
-        }
-        let entry = template_costs
-            .entry(rule.template.id)
-            .or_insert_with(|| (0, rule.template.name.to_string()));
-        entry.0 = entry.0.saturating_add(cost);
-    }
-    for (id, (total, name)) in template_costs {
-        if total > limits::TEMPLATE_COST_BUDGET {
-            v.diagnostics.push(
-                Diagnostic::new(
-                    Code::TemplateCostOverBudget,
-                    format!(
-                        "the rules of template type {id} `{name}` cost an estimated {total} units per event; the budget is {}",
-                        limits::TEMPLATE_COST_BUDGET
-                    ),
-                )
-                .help("move rules to another content, or make the costliest rules cheaper"),
-            );
-        }
     }
     v.diagnostics
         .sort_by_key(|d| d.offset.map_or(usize::MAX, |o| o));
@@ -438,6 +402,13 @@ fn operand_refused(
             e.clone(),
             "write an IPv4 or IPv6 network as address/prefix, e.g. `10.0.0.0/8`".to_string(),
         ),
+        // Reported per manifest with its budget (`interface_diagnostics`); kept whole here.
+        OperandError::Memory { needed, budget } => (
+            Code::MemoryOverBudget,
+            "regular expression",
+            format!("the content's regexes would hold {needed} bytes; the budget is {budget}"),
+            "use fewer or smaller regexes".to_string(),
+        ),
     };
     node_diag(
         Diagnostic::new(
@@ -569,52 +540,4 @@ fn check_logic(rule: &RuleView<'_>, out: &mut Vec<Diagnostic>) {
         }
     };
     out.push(d.at(rule.offset, record::RULE).rule(rule.id));
-}
-
-/// The number of string fields of a rule's template: the fan-out of a keyword search.
-fn string_fields(rule: &RuleView<'_>) -> u64 {
-    let n = rule
-        .template
-        .fields()
-        .filter(|f| f.kind == FieldType::String)
-        .count() as u64;
-    n.max(cost::KEYWORD_MIN_FIELDS)
-}
-
-fn match_cost(m: &Match<ValueList<'_>>, keyword_fanout: u64) -> u64 {
-    let per_value = match m.kind {
-        MatchKind::Equals | MatchKind::StartsWith | MatchKind::EndsWith => cost::EQUALS,
-        MatchKind::Contains => cost::CONTAINS,
-        MatchKind::Glob => cost::GLOB,
-        MatchKind::Regex => cost::REGEX,
-        MatchKind::Cidr => cost::CIDR,
-    };
-    let literal = matches!(
-        m.kind,
-        MatchKind::Equals | MatchKind::StartsWith | MatchKind::EndsWith | MatchKind::Contains
-    );
-    let base = match &m.operand {
-        Operand::Values(v) if literal => per_value
-            .saturating_mul(u64::from(v.len()))
-            .min(cost::LITERAL_LIST),
-        Operand::Values(v) => per_value.saturating_mul(u64::from(v.len())),
-        Operand::Field(_) => cost::CONTAINS,
-    };
-    match m.target {
-        Target::Keyword => base.saturating_mul(keyword_fanout),
-        Target::Field(_) => base,
-    }
-}
-
-/// The estimated cost of evaluating a rule on one event (`DIAGNOSTICS.md`, `Cost model`).
-pub fn rule_cost(rule: &RuleView<'_>) -> u64 {
-    let fanout = string_fields(rule);
-    rule.expression()
-        .map(|n| match &n {
-            Node::And { .. } | Node::Or { .. } | Node::Not | Node::AtLeast { .. } => cost::OPERATOR,
-            Node::Any { .. } => cost::WILDCARD,
-            Node::Exists { .. } | Node::IsNull { .. } | Node::Compare { .. } => cost::FIELD_TEST,
-            Node::Match(m) => match_cost(m, fanout),
-        })
-        .fold(0u64, u64::saturating_add)
 }

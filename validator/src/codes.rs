@@ -76,10 +76,13 @@ dcf_parser::code_table! {
         BlockMatchesAll = "E1202", "block rule matches every event of its template type", "VAL-LOGIC-2", Severity::Error;
         /// A non-`block` rule matches every event of its template type.
         MatchesAll = "E1203", "rule matches every event of its template type", "VAL-LOGIC-3", Severity::Warning;
-        /// A rule's estimated evaluation cost exceeds the budget.
-        RuleCostOverBudget = "E1301", "estimated evaluation cost of a rule exceeds the budget", "VAL-BUDGET-1", Severity::Error;
-        /// The estimated cost of one event of a template type exceeds the budget.
-        TemplateCostOverBudget = "E1302", "estimated evaluation cost of one event of a template type exceeds the budget", "VAL-BUDGET-2", Severity::Error;
+        /// With a rule, the matchers reading one field cost more steps per byte than a targeted
+        /// sensor's budget (the binder's E3601).
+        CostPerByteOverBudget = "E1301", "matchers reading a field cost more per byte than a targeted sensor's budget", "VAL-BUDGET-1", Severity::Error;
+        /// With a rule, the fixed cost of one event exceeds a targeted sensor's budget (E3602).
+        CostPerEventOverBudget = "E1302", "fixed cost of one event exceeds a targeted sensor's budget", "VAL-BUDGET-2", Severity::Error;
+        /// The content's regexes need more memory than a targeted sensor's budget (E3603).
+        MemoryOverBudget = "E1303", "regular expressions need more memory than a targeted sensor's budget", "VAL-BUDGET-3", Severity::Error;
         /// The content has expired.
         Expired = "E1401", "content has expired", "VAL-TIME-1", Severity::Error;
         /// The content is not valid yet.
@@ -201,6 +204,9 @@ impl Code {
             Code::InvalidRegex | Code::RegexTooBig => S::BadRegex,
             Code::InvalidGlob => S::BadGlob,
             Code::InvalidCidr => S::BadCidr,
+            Code::CostPerByteOverBudget => S::CostPerByteOverBudget,
+            Code::CostPerEventOverBudget => S::CostPerEventOverBudget,
+            Code::MemoryOverBudget => S::MemoryOverBudget,
             _ => return None,
         })
     }

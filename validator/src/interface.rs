@@ -161,6 +161,60 @@ fn refusal_diagnostic(
         .label(format!("declared `{declared}`, supplied `{supplied}`"))
         .rule(rule.id)
         .help("field layouts are append-only across sensor versions; recompile the content against the manifests of the sensors it targets"),
+        Reason::Cost {
+            field: Some(field),
+            steps,
+            budget,
+        } => at_node(
+            Diagnostic::new(
+                Code::CostPerByteOverBudget,
+                format!(
+                    "{}: with it, the matchers reading {} of {} cost {steps} steps per byte of its text; {sensor} allows {budget}",
+                    rule_name(rule),
+                    field_text(*field),
+                    template_name(template),
+                ),
+            ),
+            rule,
+            node,
+        )
+        .label(format!("{steps} steps per byte with this rule"))
+        .rule(rule.id)
+        .help("a regex costs its automaton's states per byte and a glob its longest segment: use plain string matches, fewer regexes on one field, or split the content (LOADER.md COST-2)"),
+        Reason::Cost {
+            field: None,
+            steps,
+            budget,
+        } => Diagnostic::new(
+            Code::CostPerEventOverBudget,
+            format!(
+                "{}: with it, the rules of {} cost {steps} fixed steps per event; {sensor} allows {budget}",
+                rule_name(rule),
+                template_name(template),
+            ),
+        )
+        .at(rule.offset, dcf_parser::format::record::RULE)
+        .label(format!("{steps} fixed steps with this rule"))
+        .rule(rule.id)
+        .help("move rules to another content, or shorten the longest literal lists"),
+        Reason::Operand {
+            error: dcf_sensor::OperandError::Memory { needed, budget },
+            text,
+            ..
+        } => at_node(
+            Diagnostic::new(
+                Code::MemoryOverBudget,
+                format!(
+                    "{}: with the regex {text:?}, the content's regexes hold {needed} bytes; {sensor} allows {budget}",
+                    rule_name(rule),
+                ),
+            ),
+            rule,
+            node,
+        )
+        .label("over the memory budget")
+        .rule(rule.id)
+        .help("use fewer or smaller regexes (bounded repetitions multiply an automaton's size), or split the content"),
         _ => return None,
     })
 }

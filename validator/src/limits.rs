@@ -7,38 +7,8 @@
 /// `DIAGNOSTICS.md` and for the dry run's samplers.
 pub use dcf_sensor::limits::{REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
 
-/// Budget of one rule's estimated evaluation cost, in cost units (E1301).
-pub const RULE_COST_BUDGET: u64 = 10_000;
-/// Budget of the estimated cost of evaluating every rule of one template type on one event,
-/// in cost units (E1302).
-pub const TEMPLATE_COST_BUDGET: u64 = 200_000;
-
-/// Cost units of the cost model (`DIAGNOSTICS.md`, `Cost model`).
-pub mod cost {
-    /// An operator node (`and`, `or`, `not`, `at_least`).
-    pub const OPERATOR: u64 = 1;
-    /// A wildcard: the interpreter reads nothing.
-    pub const WILDCARD: u64 = 0;
-    /// `exists`, `is_null`, a numeric comparison.
-    pub const FIELD_TEST: u64 = 1;
-    /// Per operand: `equals`, `starts_with`, `ends_with`.
-    pub const EQUALS: u64 = 1;
-    /// Per operand: `cidr`.
-    pub const CIDR: u64 = 2;
-    /// Per operand: `contains`, or a comparison with another field.
-    pub const CONTAINS: u64 = 4;
-    /// Per operand: `glob`.
-    pub const GLOB: u64 = 8;
-    /// Per operand: `regex`.
-    pub const REGEX: u64 = 32;
-    /// Ceiling of a literal list (`equals`, `starts_with`, `ends_with`, `contains`): the
-    /// interpreter answers a long list with one multi-pattern automaton scan of the value, whose
-    /// cost does not grow with the number of patterns, so a list never costs more than this.
-    pub const LITERAL_LIST: u64 = 16;
-    /// A keyword search costs its per-field cost once per string field of the template type
-    /// (at least once).
-    pub const KEYWORD_MIN_FIELDS: u64 = 1;
-}
+// The cost budgets are the sensor's (`dcf_sensor::Budget`, `LOADER.md` COST-5): each manifest
+// carries its sensor's, and the binder decides them (E1301–E1303 show its E3601–E3603).
 
 /// Largest authoring source file (YAML or JSON) the compiler reads, in bytes (E9003).
 pub const MAX_SOURCE_SIZE: u64 = 16 * 1024 * 1024;

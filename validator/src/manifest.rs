@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use dcf_parser::{FieldType, SensorVersion};
 pub use dcf_sensor::is_valid_name;
-use dcf_sensor::{FieldInterface, SensorInterface, TemplateInterface};
+use dcf_sensor::{Budget, FieldInterface, SensorInterface, TemplateInterface};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -47,6 +47,8 @@ struct RawManifest {
     version: Spanned<String>,
     #[serde(default)]
     template: Vec<RawTemplate>,
+    /// What one content may cost the sensor (`LOADER.md` COST-5); the defaults when absent.
+    budget: Option<Spanned<Budget>>,
 }
 
 #[derive(Deserialize)]
@@ -203,10 +205,26 @@ pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
             fields,
         });
     }
+    let budget = match raw.budget {
+        None => Budget::default(),
+        Some(spanned) => {
+            let span = spanned.span();
+            let budget = spanned.into_inner();
+            if budget.steps_per_byte == 0 || budget.steps_per_event == 0 || budget.memory == 0 {
+                return Err(invalid(
+                    "every `budget` value is at least 1 (a budget of 0 refuses every content)"
+                        .to_string(),
+                    span,
+                ));
+            }
+            budget
+        }
+    };
     Ok(SensorInterface {
         sensor: raw.sensor,
         version,
         templates,
+        budget,
     })
 }
 

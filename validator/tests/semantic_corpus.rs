@@ -254,36 +254,67 @@ fn generate() -> Vec<(String, Vec<u8>)> {
         with_rule(vec![Node::Or { children: 0 }, Node::Not]),
     ));
 
-    let many: Vec<String> = (0..400).map(|i| format!("^postex_{i:03}$")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    // The cost model is the sensor binder's (LOADER.md COST-2): a regex that no whole DFA
+    // answers (a Unicode `\b` keeps it out of one) costs 16 steps per byte per NFA state,
+    // 3/2 of that case-insensitively; 60 of these some 200-state regexes on one field cost
+    // more per byte than the default budget (131,072 steps).
+    let heavy: Vec<String> = (0..60)
+        .map(|i| format!(r"\bpostex_[a-z]{{40}}_{i:02}\b"))
+        .collect();
+    let heavy: Vec<&str> = heavy.iter().map(String::as_str).collect();
     cases.push((
-        "E1301-rule-cost-over-budget",
-        with_rule(vec![m(MatchKind::Regex, PIPE_NAME, &many)]),
+        "E1301-cost-per-byte-over-budget",
+        with_rule(vec![m(MatchKind::Regex, PIPE_NAME, &heavy)]),
     ));
 
-    // Keyword regex searches fan out over the 13 string fields: 24 regexes cost 24 × 32 × 13
-    // = 9984 per rule, under the rule budget; 21 such rules exceed the template budget.
-    // (Literal lists would not: their cost is capped at one automaton scan.)
-    let words: Vec<String> = (0..24).map(|i| format!("implant-{i:03}")).collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    // Sensor 7.12 states a budget of 1,000,000 fixed steps per event (its manifest's
+    // `[budget]`). A keyword `equals` compares each of its values with every one of the 13
+    // string fields: 8 values of 2 KiB cost some 213,000 fixed steps per rule, so the fifth
+    // such rule crosses 7.12's budget (and stays far under 7.11's default).
+    let long: Vec<String> = (0..8)
+        .map(|i| format!("{i}{}", "implant-beacon-".repeat(136)))
+        .collect();
+    let long: Vec<&str> = long.iter().map(String::as_str).collect();
     let mut c = base(good_expression());
-    c.rules = (0..21u8)
+    c.rules = (0..5u8)
         .map(|n| {
             rule(
                 n,
                 &format!("Keyword sweep {n}"),
                 Action::Log,
                 vec![Node::Match(Match {
-                    kind: MatchKind::Regex,
+                    kind: MatchKind::Equals,
                     target: Target::Keyword,
-                    case_sensitive: false,
+                    case_sensitive: true,
                     all_of: false,
-                    operand: values(&words),
+                    operand: values(&long),
                 })],
             )
         })
         .collect();
-    cases.push(("E1302-template-cost-over-budget", c));
+    cases.push(("E1302-cost-per-event-over-budget", c));
+
+    // Each regex outside a whole DFA holds a lazy DFA cache of 256 KiB per evaluating thread:
+    // 564 distinct ones, spread over the 12 string fields 7.11 supplies (so that no field's
+    // per-byte cost crosses its budget), hold more than the default 128 MiB.
+    const STRING_FIELDS: [u16; 12] = [0, 1, 3, 4, 5, 7, 9, 11, 13, 14, 15, 19];
+    let mut c = base(good_expression());
+    c.rules = (0u8..)
+        .zip(STRING_FIELDS)
+        .map(|(n, field)| {
+            let patterns: Vec<String> = (0..47)
+                .map(|i| format!(r"\bimplant{field:02}x{i:02}\b"))
+                .collect();
+            let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+            rule(
+                n,
+                &format!("Regex sweep {n}"),
+                Action::Log,
+                vec![m(MatchKind::Regex, field, &patterns)],
+            )
+        })
+        .collect();
+    cases.push(("E1303-memory-over-budget", c));
 
     let mut c = base(good_expression());
     c.header.expires_at = 1_750_000_000;

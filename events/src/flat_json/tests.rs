@@ -29,6 +29,7 @@ fn interface() -> SensorInterface {
             .collect(),
     };
     SensorInterface {
+        budget: Default::default(),
         sensor: None,
         version: dcf_parser::SensorVersion {
             major: 1,

@@ -18,6 +18,7 @@
 
 use super::short::ShortLiterals;
 use super::{LiteralSink, table_bits};
+use crate::cost::Cost;
 use crate::limits::{ATOM_LEN_MAX, ATOM_LEN_MIN};
 
 /// Where a literal's atom sits in it.
@@ -253,6 +254,42 @@ impl AtomFinder {
             finder.insert(key, first, count);
         }
         finder
+    }
+
+    /// Per position: one bit test, a probe along the longest run of occupied slots, and the
+    /// comparisons of the literals anchored on the costliest atom; then the short literals'
+    /// pass.
+    pub(super) fn worst_case(&self) -> Cost {
+        let mut run = 0u64;
+        let mut longest_run = 0u64;
+        let mut costliest = 0u64;
+        // Runs wrap around the end of the table: two passes see every run whole.
+        for slot in self.slots.iter().chain(self.slots.iter()) {
+            if slot.key == 0 {
+                run = 0;
+                continue;
+            }
+            run = run.saturating_add(1);
+            longest_run = longest_run.max(run.min(self.slots.len() as u64));
+            let verify = self.anchors_of(slot).iter().fold(0u64, |sum, a| {
+                let len = self.spans.get(a.literal as usize).map_or(0, |s| s.1);
+                sum.saturating_add(u64::from(len)).saturating_add(1)
+            });
+            costliest = costliest.max(verify);
+        }
+        let short = self
+            .short
+            .as_ref()
+            .map_or(Cost::default(), ShortLiterals::worst_case);
+        Cost {
+            per_byte: longest_run
+                .saturating_add(costliest)
+                .saturating_add(1)
+                .saturating_add(short.per_byte),
+            fixed: (self.empty.len() as u64)
+                .saturating_add(short.fixed)
+                .saturating_add(1),
+        }
     }
 
     /// The word of `filter` and the bit in it that stand for atoms of hash `hash`.

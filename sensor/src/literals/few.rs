@@ -4,6 +4,7 @@
 use memchr::memmem::Finder;
 
 use super::LiteralSink;
+use crate::cost::Cost;
 
 /// One substring searcher per literal.
 #[derive(Debug)]
@@ -12,6 +13,18 @@ pub(super) struct FewLiterals {
 }
 
 impl FewLiterals {
+    /// A SIMD substring search per literal, linear in the text (two-way in its worst case:
+    /// at most two comparisons per byte).
+    pub(super) fn worst_case(&self) -> Cost {
+        self.finders.iter().fold(Cost::default(), |sum, f| Cost {
+            per_byte: sum.per_byte.saturating_add(2),
+            fixed: sum
+                .fixed
+                .saturating_add(f.needle().len() as u64)
+                .saturating_add(1),
+        })
+    }
+
     pub(super) fn new<S: AsRef<[u8]>>(literals: &[S]) -> FewLiterals {
         FewLiterals {
             finders: literals

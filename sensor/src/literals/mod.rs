@@ -19,6 +19,7 @@ use atoms::AtomFinder;
 use few::FewLiterals;
 use shift_or::ShiftOr;
 
+use crate::cost::Cost;
 use crate::limits::{FEW_LITERALS_MAX, SHIFT_OR_LITERALS_MAX};
 
 /// Receives the literals a [`LiteralFinder`] finds.
@@ -71,6 +72,17 @@ impl LiteralFinder {
             return Strategy::Buckets(ShiftOr::new(literals)).into();
         }
         Strategy::Atoms(AtomFinder::new(literals)).into()
+    }
+
+    /// The most steps [`LiteralFinder::find`] takes on a text (`LOADER.md` COST-2): each
+    /// strategy's scan, plus the comparisons of every literal that a position can make it
+    /// verify.
+    pub(crate) fn worst_case(&self) -> Cost {
+        match &self.strategy {
+            Strategy::Few(few) => few.worst_case(),
+            Strategy::Buckets(buckets) => buckets.worst_case(),
+            Strategy::Atoms(atoms) => atoms.worst_case(),
+        }
     }
 
     /// Tells `sink` of every literal occurring in `text` and not yet known to it.

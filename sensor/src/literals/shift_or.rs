@@ -13,6 +13,7 @@
 //! keeps the buckets small enough that candidates stay rare. The answer is exact.
 
 use super::LiteralSink;
+use crate::cost::Cost;
 
 /// Window length in bytes: the lanes of the state.
 const LANES: usize = 8;
@@ -49,6 +50,18 @@ pub(super) struct ShiftOr {
 }
 
 impl ShiftOr {
+    /// One shift and one test per byte; a position where every bucket passes compares every
+    /// member, each at most its length.
+    pub(super) fn worst_case(&self) -> Cost {
+        let verify = self.members.iter().fold(0u64, |sum, m| {
+            sum.saturating_add(u64::from(m.len)).saturating_add(1)
+        });
+        Cost {
+            per_byte: verify.saturating_add(1),
+            fixed: (self.empty.len() as u64).saturating_add(1),
+        }
+    }
+
     /// A finder over `literals`.
     pub(super) fn new<S: AsRef<[u8]>>(literals: &[S]) -> ShiftOr {
         let mut empty = Vec::new();

@@ -8,6 +8,7 @@
 //! the literals ending with those bytes. The answer is exact.
 
 use super::{LiteralSink, table_bits};
+use crate::cost::Cost;
 
 /// A literal of two or three bytes, by the two bytes it ends with.
 #[derive(Clone, Copy, Debug)]
@@ -95,6 +96,34 @@ impl ShortLiterals {
         finder.pair_shift = pair_shift;
         finder.endings.sort_unstable_by_key(|e| (e.pair, e.literal));
         finder
+    }
+
+    /// Two bit tests per byte; a byte can report every one-byte literal equal to it and
+    /// confirm every longer literal ending with its pair (three comparisons each).
+    pub(super) fn worst_case(&self) -> Cost {
+        // The one-byte literals are filtered in a pass over all of them; the endings sharing
+        // one pair are found by a binary search and compared one by one.
+        let singles = self.single_ids.len() as u64;
+        let mut same_pair = 0u64;
+        let mut run = 0u64;
+        let mut last = None;
+        for ending in &self.endings {
+            run = if last == Some(ending.pair) {
+                run.saturating_add(1)
+            } else {
+                1
+            };
+            last = Some(ending.pair);
+            same_pair = same_pair.max(run);
+        }
+        let search = u64::from(usize::BITS.saturating_sub(self.endings.len().leading_zeros()));
+        Cost {
+            per_byte: singles
+                .saturating_add(same_pair.saturating_mul(3))
+                .saturating_add(search)
+                .saturating_add(2),
+            fixed: 1,
+        }
     }
 
     /// Tells `sink` of every literal occurring in `text` and not yet known to it.
