@@ -35,11 +35,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(bytes) => bytes,
         Err(_) => {
             let rules = [root.join("../shared/sigma/rules")];
-            let (mut content, _) = dcf_sigma::compile_paths(
+            let (mut content, report) = dcf_sigma::compile_paths(
                 &rules,
                 std::slice::from_ref(&interface),
                 &ImportOptions::default(),
             )?;
+            println!(
+                "{} rules compiled, {} skipped",
+                report.compiled.len(),
+                report.skipped.len()
+            );
             let signed = dcf_validator::keys::sign_content(&mut content, &key)?;
             std::fs::write(&cached, &signed)?;
             signed
@@ -50,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(20);
     let mut best = f64::MAX;
+    let mut loaded = None;
     for _ in 0..runs {
         let config = LoaderConfig::new(
             interface.clone(),
@@ -60,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let ruleset = sensor.load(&signed, 1)?;
         best = best.min(start.elapsed().as_secs_f64());
-        drop(ruleset);
+        loaded = Some(ruleset);
     }
     println!(
         "best of {runs} loads: {:.1} ms ({} rules, {} bytes)",
@@ -68,5 +74,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dcf_parser::parse(&signed)?.rule_count(),
         signed.len()
     );
+    // What the cost model concludes (LOADER.md COST-3), for each template type with rules:
+    // the costliest field's steps per byte against the budget, and the fixed steps.
+    if let Some(ruleset) = loaded {
+        let budget = interface.budget;
+        for t in &interface.templates {
+            let Some((per_byte, fixed)) = ruleset.cost_model(t.id) else {
+                continue;
+            };
+            let Some((field, steps)) = (0..).zip(per_byte).max_by_key(|&(_, s)| *s) else {
+                continue;
+            };
+            if *steps > budget.steps_per_byte / 16 {
+                let name = t.fields.get(field).map_or("?", |f| f.name.as_str());
+                println!(
+                    "{}: {name} {steps} steps per byte (budget {}), {fixed} fixed steps",
+                    t.name, budget.steps_per_byte
+                );
+            }
+        }
+    }
     Ok(())
 }
