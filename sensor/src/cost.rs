@@ -16,7 +16,7 @@
 //! naming the rule and matcher that crossed it), whose `fixed` exceeds
 //! [`Budget::steps_per_event`] (E3602) or whose automata need more than [`Budget::memory`]
 //! (E3603). So every accepted content evaluates any event in at most
-//! `steps_per_byte × (bytes of its string values) + steps_per_event` steps.
+//! `steps_per_byte × (bytes of its text values) + steps_per_event` steps.
 //!
 //! The interpreter counts the same steps while it runs ([`Meter`]) and stops an event that
 //! exceeds that budget with E3505: a mistake in this model, or in its sum, becomes one
@@ -304,7 +304,12 @@ pub(crate) fn judge(program: &TemplateProgram, budget: &Budget) -> (ProgramCost,
             Sel::Keyword => Reads::Keyword,
         };
         charge_reads(&mut per_byte, reads, scan, &program.string_fields);
-        fixed = fixed.saturating_add(scan.fixed);
+        // A keyword filter scans every string field, each at its fixed cost.
+        let scans = match filter.sel {
+            Sel::Field(_) => 1,
+            Sel::Keyword => program.string_fields.len() as u64,
+        };
+        fixed = fixed.saturating_add(scan.fixed.saturating_mul(scans));
         // Each literal is recorded once per event and marks its rules once.
         let marks = filter.pivot_rules.iter().fold(0u64, |sum, rules| {
             sum.saturating_add((rules.len() as u64).saturating_add(1))

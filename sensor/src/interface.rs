@@ -53,7 +53,8 @@ impl Budget {
         *self == Budget::default()
     }
 
-    /// The steps an event whose string values hold `text_bytes` bytes may take.
+    /// The steps an event whose text values (in the template's fields, whatever their
+    /// declared type) hold `text_bytes` bytes may take.
     pub fn for_event(&self, text_bytes: usize) -> u64 {
         self.steps_per_byte
             .saturating_mul(text_bytes as u64)

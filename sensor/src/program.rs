@@ -542,10 +542,11 @@ impl TemplateProgram {
     /// Allows the event the sensor's budget for its size: a multiple of it for exhaustive
     /// evaluation, which compares every value of lists the prefilter answers.
     fn start_meter(&self, event: &Event<'_>, scratch: &Scratch, prefilter: bool) {
-        let text: usize = self
-            .string_fields
-            .iter()
-            .fold(0usize, |sum, &f| sum.saturating_add(text_len(event, f)));
+        // Every text the event holds within the program's fields, as the model's bound
+        // measures it (a text in an integer field is read by a comparison too).
+        let text: usize = (0..self.field_count)
+            .filter_map(|f| u16::try_from(f).ok())
+            .fold(0usize, |sum, f| sum.saturating_add(text_len(event, f)));
         let limit = self.budget.for_event(text);
         let limit = if prefilter {
             limit
