@@ -248,7 +248,10 @@ impl<'i> ProgramBuilder<'i> {
         let leaf_costs = self
             .leaves
             .iter()
-            .map(|leaf| [leaf_cost(leaf, true).1, leaf_cost(leaf, false).1])
+            .map(|leaf| {
+                let (reads, with_prefilter) = leaf_cost(leaf, true);
+                (reads, [with_prefilter, leaf_cost(leaf, false).1])
+            })
             .collect();
         TemplateProgram {
             template: self.interface.id,

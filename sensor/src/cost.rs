@@ -146,6 +146,27 @@ pub(crate) enum Reads {
     Pair(u16, u16),
 }
 
+impl Reads {
+    /// The steps `cost` takes on the texts these reads name, each `len` bytes long: what the
+    /// interpreter charges a leaf before it runs it. [`judge`] adds up the same reads field by
+    /// field, so the meter and the model read one description of what a leaf reads.
+    pub(crate) fn steps(
+        self,
+        cost: Cost,
+        len: impl Fn(u16) -> usize,
+        string_fields: &[u16],
+    ) -> u64 {
+        match self {
+            Reads::Nothing => cost.fixed,
+            Reads::Field(f) => cost.on(len(f)),
+            Reads::Pair(a, b) => cost.on(len(a).saturating_add(len(b))),
+            Reads::Keyword => string_fields
+                .iter()
+                .fold(0u64, |sum, &f| sum.saturating_add(cost.on(len(f)))),
+        }
+    }
+}
+
 /// The worst case of one evaluation of `leaf` on each text it reads, measured on the
 /// unfolded text, and which texts those are.
 pub(crate) fn leaf_cost(leaf: &Leaf, prefilter: bool) -> (Reads, Cost) {
@@ -350,10 +371,9 @@ pub(crate) fn judge(program: &TemplateProgram, budget: &Budget) -> (ProgramCost,
             .saturating_add(program.check_len(position) as u64);
         let mut heaviest: Vec<(u64, Option<u32>)> = vec![(0, None); fields];
         for l in leaves {
-            let Some(leaf) = program.leaves.get(l as usize) else {
+            let Some(&(reads, [cost, _])) = program.leaf_costs.get(l as usize) else {
                 continue;
             };
-            let (reads, cost) = leaf_cost(leaf, true);
             charge_reads(&mut trial, reads, cost, &program.string_fields);
             let mut note = |f: u16| {
                 if let Some(h) = heaviest.get_mut(usize::from(f))

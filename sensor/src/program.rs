@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
 
-use crate::cost::{Cost, Meter, ProgramCost};
+use crate::cost::{Cost, Meter, ProgramCost, Reads};
 use crate::error::{EvalError, SensorCode};
 use crate::event::{Event, Value};
 use crate::fold::fold_into;
@@ -447,8 +447,9 @@ pub(crate) struct TemplateProgram {
     /// For each rule, its literal groups besides the pivot, as program-wide pattern ids: each
     /// group needs a hit before the rule is evaluated.
     pub(crate) checks: Vec<Box<[Box<[u32]>]>>,
-    /// For each leaf, its worst case with the prefilter's hits and without (`leaf_cost`).
-    pub(crate) leaf_costs: Vec<[Cost; 2]>,
+    /// For each leaf, the texts it reads and its worst case with the prefilter's hits and
+    /// without (`leaf_cost`): what the model adds up and the meter charges.
+    pub(crate) leaf_costs: Vec<(Reads, [Cost; 2])>,
     /// For each leaf, the position of its match node in its rule's expression.
     pub(crate) leaf_nodes: Vec<u32>,
     /// The interface's field names, for messages.
@@ -679,7 +680,7 @@ impl TemplateProgram {
                 hits >= *required
             }
             Some(ENode::Leaf(l)) => self.leaves.get(*l as usize).is_some_and(|leaf| {
-                self.charge_leaf(*l, leaf, event, scratch, prefilter)
+                self.charge_leaf(*l, event, scratch, prefilter)
                     && self.eval_leaf(leaf, event, scratch, prefilter)
             }),
         }
@@ -687,35 +688,12 @@ impl TemplateProgram {
 
     /// Charges the worst case of evaluating leaf `l` on this event's texts; false when that
     /// spends the event's budget, and the leaf is then not evaluated.
-    fn charge_leaf(
-        &self,
-        l: u32,
-        leaf: &Leaf,
-        event: &Event<'_>,
-        scratch: &Scratch,
-        prefilter: bool,
-    ) -> bool {
-        let Some(costs) = self.leaf_costs.get(l as usize) else {
+    fn charge_leaf(&self, l: u32, event: &Event<'_>, scratch: &Scratch, prefilter: bool) -> bool {
+        let Some(&(reads, costs)) = self.leaf_costs.get(l as usize) else {
             return true;
         };
         let cost = if prefilter { costs[0] } else { costs[1] };
-        let steps = match leaf {
-            Leaf::Exists(_) | Leaf::IsNull(_) => cost.fixed,
-            Leaf::Compare { field, .. } | Leaf::Cidr { field, .. } => {
-                cost.on(text_len(event, *field))
-            }
-            Leaf::FieldRef { field, other, .. } => {
-                cost.on(text_len(event, *field).saturating_add(text_len(event, *other)))
-            }
-            Leaf::Text {
-                sel: Sel::Field(f), ..
-            } => cost.on(text_len(event, *f)),
-            Leaf::Text {
-                sel: Sel::Keyword, ..
-            } => self.string_fields.iter().fold(0u64, |sum, &f| {
-                sum.saturating_add(cost.on(text_len(event, f)))
-            }),
-        };
+        let steps = reads.steps(cost, |f| text_len(event, f), &self.string_fields);
         scratch.meter.charge(steps)
     }
 
