@@ -25,7 +25,7 @@ use dcf_parser::{
     Action, Content, Field, FieldType, Header, Match, MatchKind, Node, Operand, Rule, RuleId,
     SensorVersion, Severity, Target, Template, parse,
 };
-use dcf_sensor::{Budget, Event, Scratch, SensorInterface, Value, bind};
+use dcf_sensor::{Event, Scratch, SensorInterface, Value, bind};
 use dcf_test_support::CountingAllocator;
 
 #[global_allocator]
@@ -118,7 +118,6 @@ fn every(n: usize, f: impl Fn(usize) -> String) -> String {
 }
 
 fn cases() -> Vec<Case> {
-    let budget = Budget::default().steps_per_byte as usize;
     let regex_3000 = || "a[ab]{3000}c".to_string();
     let mut cases = vec![
         // The contents of issue 16, which the structural model let through.
@@ -153,80 +152,154 @@ fn cases() -> Vec<Case> {
             text: ab_text(4 << 10),
         },
     ];
-    // At the budget, per kind: as many matchers as the default budget accepts, and an event
-    // that holds every rule's prefilter literal, so that every rule runs on all of it.
-    // Regexes too big for a whole DFA: `a[ab]{400}c` (about 400 states, 16 steps each).
-    let states = 420;
-    let count = budget / (states * 16) - 1;
-    cases.push(Case {
-        name: "budget: lazy-DFA/PikeVM regexes a[ab]{400}c",
-        rules: (0..count)
-            .map(|i| {
-                vec![matcher(
-                    MatchKind::Regex,
-                    vec![format!("(?:a[ab]{{400}}c|z{i})")],
-                    true,
-                )]
-            })
-            .collect(),
-        text: format!("{}{}", ab_text(4 << 10), every(count, |i| format!("z{i} "))),
-    });
-    // Regexes with a whole DFA: 4 steps per byte each, as many as the content's allowance
-    // for determinization (`REGEX_DENSE_ALLOWANCE`) builds; the rest run in the lazy DFA.
-    let count = 400;
-    cases.push(Case {
-        name: "budget: whole-DFA regexes",
-        rules: (0..count)
-            .map(|i| vec![matcher(MatchKind::Regex, vec![format!("q{i}a+c")], true)])
-            .collect(),
-        text: format!(
-            "{}{}",
-            ab_text(4 << 10),
-            every(count, |i| format!("q{i}a "))
-        ),
-    });
-    // Globs whose one segment is a `?` run after a literal every position holds.
-    let count = budget / 160 - 8;
-    cases.push(Case {
-        name: "budget: globs *a?a?..a?c*",
-        rules: (0..count)
-            .map(|i| {
-                vec![matcher(
-                    MatchKind::Glob,
-                    vec![format!("*{}c{i}_*", "a?".repeat(12))],
-                    true,
-                )]
-            })
-            .collect(),
-        text: format!(
-            "{}{}",
-            "a".repeat(4 << 10),
-            every(count, |i| format!("c{i}_ "))
-        ),
-    });
+    // At the budget, per kind: as many matchers as the default budget accepts (found by
+    // binding, so the cases follow the model), and an event that holds every rule's
+    // prefilter literal, so that every rule runs on all of it.
+    // Regexes too big for a whole DFA, in the lazy DFA over class bytes.
+    cases.push(at_budget("budget: class lazy DFA a[ab]{100}c", |count| {
+        (
+            (0..count)
+                .map(|i| {
+                    vec![matcher(
+                        MatchKind::Regex,
+                        vec![format!("(?:a[ab]{{100}}c|z{i})")],
+                        true,
+                    )]
+                })
+                .collect(),
+            format!("{}{}", ab_text(4 << 10), every(count, |i| format!("z{i} "))),
+        )
+    }));
+    // The same without an alphabet (both kinds of word boundary): the lazy DFA over UTF-8
+    // bytes, and the PikeVM where it gives up.
+    cases.push(at_budget(
+        "budget: Unicode lazy DFA/PikeVM a[ab]{100}c, both \\b",
+        |count| {
+            (
+                (0..count)
+                    .map(|i| {
+                        vec![matcher(
+                            MatchKind::Regex,
+                            vec![format!(r"(?:a[ab]{{100}}c|z{i}\b|(?-u:\b)y)")],
+                            true,
+                        )]
+                    })
+                    .collect(),
+                format!("{}{}", ab_text(4 << 10), every(count, |i| format!("z{i} "))),
+            )
+        },
+    ));
+    // Regexes with a whole DFA, as many as the content's allowance for determinization
+    // (`REGEX_DENSE_ALLOWANCE`) builds; the rest run in the lazy DFA.
+    cases.push(at_budget("budget: whole-DFA regexes", |count| {
+        (
+            (0..count)
+                .map(|i| vec![matcher(MatchKind::Regex, vec![format!("q{i}a+c")], true)])
+                .collect(),
+            format!(
+                "{}{}",
+                ab_text(4 << 10),
+                every(count, |i| format!("q{i}a "))
+            ),
+        )
+    }));
+    // Globs whose one segment is a `?` run after a literal every position holds, within
+    // shift-and's 64 characters.
+    cases.push(at_budget("budget: shift-and globs *a?a?..a?c*", |count| {
+        (
+            (0..count)
+                .map(|i| {
+                    vec![matcher(
+                        MatchKind::Glob,
+                        vec![format!("*{}c{i}_*", "a?".repeat(12))],
+                        true,
+                    )]
+                })
+                .collect(),
+            format!(
+                "{}{}",
+                "a".repeat(4 << 10),
+                every(count, |i| format!("c{i}_ "))
+            ),
+        )
+    }));
+    // Globs whose segment is longer than shift-and takes: compared at each candidate.
+    cases.push(at_budget(
+        "budget: long-segment globs *a?..(40 ?)c*",
+        |count| {
+            (
+                (0..count)
+                    .map(|i| {
+                        vec![matcher(
+                            MatchKind::Glob,
+                            vec![format!("*{}c{i}_*", "a?".repeat(40))],
+                            true,
+                        )]
+                    })
+                    .collect(),
+                format!(
+                    "{}{}",
+                    "a".repeat(4 << 10),
+                    every(count, |i| format!("c{i}_ "))
+                ),
+            )
+        },
+    ));
     // Case-sensitive contains (not answered by the prefilter): 2 steps per value and byte,
     // on text where each value's long prefix occurs everywhere.
-    let count = budget / 2 / 8 - 64;
-    cases.push(Case {
-        name: "budget: case-sensitive contains",
-        rules: (0..count)
-            .map(|i| {
-                vec![matcher(
-                    MatchKind::Contains,
-                    (0..8)
-                        .map(|j| format!("{}b{i}_{j}", "a".repeat(30)))
-                        .collect(),
-                    true,
-                )]
-            })
-            .collect(),
-        text: format!(
-            "{}{}",
-            "a".repeat(4 << 10),
-            every(count, |i| format!("b{i}_0 "))
-        ),
-    });
+    cases.push(at_budget("budget: case-sensitive contains", |count| {
+        (
+            (0..count)
+                .map(|i| {
+                    vec![matcher(
+                        MatchKind::Contains,
+                        (0..8)
+                            .map(|j| format!("{}b{i}_{j}", "a".repeat(30)))
+                            .collect(),
+                        true,
+                    )]
+                })
+                .collect(),
+            format!(
+                "{}{}",
+                "a".repeat(4 << 10),
+                every(count, |i| format!("b{i}_0 "))
+            ),
+        )
+    }));
     cases
+}
+
+/// The case `make(count)` makes for the largest `count` of rules the default budget
+/// accepts: doubled until refused, then halved back.
+fn at_budget(
+    name: &'static str,
+    make: impl Fn(usize) -> (Vec<Vec<Node<Vec<String>>>>, String),
+) -> Case {
+    let case = |count: usize| {
+        let (rules, text) = make(count);
+        Case { name, rules, text }
+    };
+    let accepted = |count: usize| {
+        let bytes = content(&case(count));
+        let view = parse(&bytes).unwrap();
+        bind(&view, &SensorInterface::declared_by(&view, V))
+            .refusals
+            .is_empty()
+    };
+    let (mut low, mut high) = (1, 2);
+    while accepted(high) {
+        (low, high) = (high, high * 2);
+    }
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        if accepted(mid) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    case(low)
 }
 
 fn bench(c: &mut Criterion) {

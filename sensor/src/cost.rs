@@ -25,7 +25,7 @@
 use std::cell::Cell;
 
 use crate::interface::Budget;
-use crate::limits::{FOLD_GROWTH_DEN, FOLD_GROWTH_NUM, REGEX_DENSE_STEPS, REGEX_STEPS_PER_STATE};
+use crate::limits::{FOLD_GROWTH_DEN, FOLD_GROWTH_NUM};
 use crate::program::{ENode, Leaf, Sel, TemplateProgram, TextTest};
 
 /// The worst case of one matcher: `per_byte × n + fixed` steps on a text of `n` bytes.
@@ -78,6 +78,14 @@ pub(crate) fn folded_scan(scan: Cost) -> Cost {
     }
 }
 
+/// A two-way substring search of each value: at most `2n + m` comparisons per value.
+fn contains_cost(values: &[Box<str>]) -> Cost {
+    Cost {
+        per_byte: (values.len() as u64).saturating_mul(2),
+        fixed: total_len(values).saturating_add(values.len() as u64),
+    }
+}
+
 /// The worst case of one text test with the prefilter's hits at hand (`prefilter`) or
 /// without (exhaustive evaluation).
 fn text_cost(test: &TextTest, prefilter: bool) -> Cost {
@@ -95,11 +103,7 @@ fn text_cost(test: &TextTest, prefilter: bool) -> Cost {
             per_byte: 2,
             fixed: 1,
         },
-        // Two-way substring search: at most 2n + m comparisons per value.
-        TextTest::Contains(values) => Cost {
-            per_byte: count(values.len()).saturating_mul(2),
-            fixed: total_len(values).saturating_add(count(values.len())),
-        },
+        TextTest::Contains(values) => contains_cost(values),
         TextTest::PatternHits { patterns, values } => {
             if prefilter {
                 Cost {
@@ -107,7 +111,7 @@ fn text_cost(test: &TextTest, prefilter: bool) -> Cost {
                     fixed: count(patterns.len()),
                 }
             } else {
-                text_cost(&TextTest::Contains(values.clone()), false)
+                contains_cost(values)
             }
         }
         TextTest::Globs(globs) => globs.iter().fold(Cost::default(), |sum, g| {
@@ -116,18 +120,11 @@ fn text_cost(test: &TextTest, prefilter: bool) -> Cost {
                 fixed: g.pattern_len(),
             })
         }),
-        // A whole DFA takes one transition per byte; otherwise the lazy DFA and the PikeVM
-        // visit each automaton state at most once per byte.
+        // Each regex's search states its own worst case (`engines.rs`).
         TextTest::Patterns(regexes) => regexes.iter().fold(Cost::default(), |sum, r| {
-            let states = r.states() as u64;
-            let per_byte = if r.is_dense() {
-                REGEX_DENSE_STEPS
-            } else {
-                states.saturating_mul(REGEX_STEPS_PER_STATE)
-            };
             sum.plus(Cost {
-                per_byte,
-                fixed: states,
+                per_byte: r.steps_per_byte(),
+                fixed: r.fixed_steps(),
             })
         }),
     }

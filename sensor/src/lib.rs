@@ -33,9 +33,11 @@
     )
 )]
 
+mod alphabet;
 mod assemble;
 mod bind;
 mod cost;
+mod engines;
 mod error;
 mod event;
 mod fold;

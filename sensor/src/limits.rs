@@ -12,6 +12,10 @@ pub const REGEX_DENSE_SIZE_LIMIT: usize = 16 << 10;
 /// that does not fit spends [`REGEX_DENSE_SIZE_LIMIT`], so this bounds
 /// the time whole DFAs add to a load.
 pub const REGEX_DENSE_ALLOWANCE: usize = 1 << 20;
+/// Most steps (an interval of code points visited, or a class) cutting one regex's characters
+/// into the classes of its alphabet may take (`alphabet.rs`); a regex that needs more is
+/// searched over UTF-8 bytes.
+pub const ALPHABET_WORK_LIMIT: usize = 1 << 16;
 /// Nesting limit of a regular expression's syntax tree.
 pub const REGEX_NEST_LIMIT: u32 = 64;
 /// Any-of lists longer than this use a hash set (equals) or the prefilter's hits (contains).
@@ -36,20 +40,29 @@ pub const SHIFT_OR_LITERALS_MAX: usize = 64;
 
 /// Default of a sensor's [`crate::Budget::steps_per_byte`]: the most steps (bytes compared,
 /// automaton states visited) the matchers reading one field may take per byte of its text.
-pub const DEFAULT_STEPS_PER_BYTE: u64 = 1 << 17;
+pub const DEFAULT_STEPS_PER_BYTE: u64 = 1 << 15;
 /// Default of [`crate::Budget::steps_per_event`]: steps of one event whatever its size.
 pub const DEFAULT_STEPS_PER_EVENT: u64 = 1 << 24;
 /// Default of [`crate::Budget::memory`]: bytes the regexes of one content may hold.
 pub const DEFAULT_MATCHER_MEMORY: u64 = 128 << 20;
-/// Steps a regex without a whole DFA costs per byte and per state of its automaton: the lazy
-/// DFA's attempt (which may give up, building states as it goes) and then the PikeVM's, each
-/// visiting a state at most once per byte. Weighted so that a step takes about as long as in
-/// the other matchers: a PikeVM state costs some 5 ns per byte where a byte comparison costs a
-/// fraction of one (`sensor/benches/adversarial.rs`).
+/// Steps a regex without a whole DFA costs per byte and per state of its NFA: the lazy DFA
+/// building a state of at most every NFA state at each byte (and, for a regex without an
+/// alphabet, the PikeVM visiting each where the lazy DFA gives up). Weighted so that a step
+/// takes about as long as in the other matchers, some 0.3 ns: a state costs some 4 ns per
+/// byte (`sensor/benches/adversarial.rs`).
 pub const REGEX_STEPS_PER_STATE: u64 = 16;
-/// Steps a regex answered by a whole DFA costs per byte: one table lookup, counted as the
-/// few byte comparisons it costs.
-pub const REGEX_DENSE_STEPS: u64 = 4;
+/// Steps a regex answered by a whole DFA costs per byte besides its character's class
+/// look-up: decoding the character and one transition, counted as the few byte comparisons
+/// they cost (`sensor/benches/adversarial.rs`: some 2 ns per byte).
+pub const REGEX_DENSE_STEPS: u64 = 6;
+/// Steps a regex searched by a lazy DFA over its alphabet costs per byte besides its states:
+/// where every transition is new, building a DFA state (hashing it, caching it, clearing the
+/// cache when full) at each byte, some 250 ns whatever the NFA's size
+/// (`sensor/benches/adversarial.rs`).
+pub const REGEX_LAZY_STEPS: u64 = 1 << 10;
+/// The same for a regex without an alphabet: the lazy DFA over UTF-8 bytes gives up where it
+/// thrashes, and the PikeVM starts over, some 500 ns per byte whatever the NFA's size.
+pub const REGEX_UNICODE_STEPS: u64 = 1 << 11;
 /// Folding makes a text at most `FOLD_GROWTH_NUM / FOLD_GROWTH_DEN` times as long (a two-byte
 /// capital whose lowercase takes three bytes).
 pub const FOLD_GROWTH_NUM: u64 = 3;

@@ -8,97 +8,52 @@
 //! holds in its middle. Folded, the strongest such set serves as the leaf's prefilter group
 //! like any `contains` list. The tree is parsed once and compiled from.
 
-use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 
-use regex_automata::Input;
-use regex_automata::dfa::Automaton;
-use regex_automata::dfa::dense::{self, DFA as DenseDfa};
-use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
-use regex_automata::nfa::thompson::pikevm::{Cache as PikeCache, PikeVM};
 use regex_automata::nfa::thompson::{self, WhichCaptures};
-use regex_automata::util::pool::Pool;
 use regex_syntax::ParserBuilder;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+use crate::engines::Engine;
 use crate::fold::fold;
-use crate::limits::{
-    REGEX_DENSE_SIZE_LIMIT, REGEX_DFA_SIZE_LIMIT, REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT,
-};
-
-/// Search state of one regex for one thread.
-struct Caches {
-    dfa: Option<DfaCache>,
-    pike: PikeCache,
-}
-
-type MakeCaches = Box<dyn Fn() -> Caches + Send + Sync + UnwindSafe + RefUnwindSafe>;
+use crate::limits::{REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
 
 /// A compiled regex that answers whether it matches somewhere in a text. Cloning shares it.
 ///
-/// The sensor only asks `is_match`, so only what a forward search needs is built: the
-/// Thompson NFA without capture states, a lazy DFA over it, and the PikeVM the lazy DFA falls
-/// back on when it gives up (its cache thrashes, or a Unicode word boundary meets non-ASCII
-/// text). The `regex` crate's engine also builds a reverse NFA and literal strategies to find
-/// where matches start; that was a third of the time to load SigmaHQ's rules.
-#[derive(Clone)]
-pub(crate) struct Regex(Arc<Compiled>);
-
-struct Compiled {
-    /// The whole DFA, built at load when it fits `REGEX_DENSE_SIZE_LIMIT` and the pattern has
-    /// no Unicode word boundary: one transition per byte of text, whatever the text.
-    dense: Option<DenseDfa<Vec<u32>>>,
-    dfa: Option<DFA>,
-    pike: PikeVM,
-    caches: Pool<Caches, MakeCaches>,
-    /// See [`Regex::memory`].
-    memory: usize,
-}
-
-impl std::fmt::Debug for Regex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Regex")
-            .field("states", &self.0.pike.get_nfa().states().len())
-            .finish()
-    }
-}
+/// The sensor only asks `is_match`, so only what a forward search needs is built (the
+/// Thompson NFA without capture states, and the searches of `engines.rs`). The `regex`
+/// crate's engine also builds a reverse NFA and literal strategies to find where matches
+/// start; that was a third of the time to load SigmaHQ's rules.
+#[derive(Clone, Debug)]
+pub(crate) struct Regex(Arc<Engine>);
 
 impl Regex {
-    /// States of the regex's automaton: the PikeVM visits each at most once per byte of
-    /// text, the bound of its worst case (`LOADER.md` COST-2).
-    pub(crate) fn states(&self) -> usize {
-        self.0.pike.get_nfa().states().len()
-    }
-
-    /// Bytes the regex holds at most: its automaton, and one thread's search state (the
-    /// PikeVM's, and the lazy DFA's cache at its capacity): `LOADER.md` COST-4.
+    /// Bytes the regex holds at most: its automata, and one thread's search state at
+    /// capacity (`LOADER.md` COST-4).
     pub(crate) fn memory(&self) -> usize {
-        self.0.memory
+        self.0.memory()
     }
 
-    /// Whether a whole DFA answers every search: then a search costs one transition per byte
-    /// (`LOADER.md` COST-2), and no cache is needed.
+    /// Whether a whole DFA answers every search: then no cache is needed.
+    #[cfg(test)]
     pub(crate) fn is_dense(&self) -> bool {
-        self.0.dense.is_some()
+        self.0.is_whole()
+    }
+
+    /// Steps a search takes at most per byte of text (`LOADER.md` COST-2).
+    pub(crate) fn steps_per_byte(&self) -> u64 {
+        self.0.steps_per_byte()
+    }
+
+    /// Steps a search takes whatever the text.
+    pub(crate) fn fixed_steps(&self) -> u64 {
+        self.0.fixed_steps()
     }
 
     /// Whether the regex matches somewhere in `text`.
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        let input = Input::new(text).earliest(true);
-        // Built without quit bytes (no Unicode word boundary), the whole DFA never gives up.
-        if let Some(dense) = &self.0.dense
-            && let Ok(found) = dense.try_search_fwd(&input)
-        {
-            return found.is_some();
-        }
-        let mut caches = self.0.caches.get();
-        if let (Some(dfa), Some(cache)) = (&self.0.dfa, caches.dfa.as_mut())
-            && let Ok(found) = dfa.try_search_fwd(cache, &input)
-        {
-            return found.is_some();
-        }
-        self.0.pike.is_match(&mut caches.pike, input)
+        self.0.is_match(text)
     }
 }
 
@@ -169,11 +124,9 @@ pub fn regex_matches_everything(pattern: &str, case_insensitive: bool) -> bool {
         })
 }
 
-/// Parses and compiles `pattern`, or says why it cannot be. With `dense`, also tries to build
-/// the whole DFA within `REGEX_DENSE_SIZE_LIMIT` (when the pattern has no Unicode word
-/// boundary, which a whole DFA can only approximate); the second value is the determinization
-/// memory that attempt spent (the DFA's size, or the limit when it did not fit), which the
-/// binder counts against the content's allowance (`LOADER.md` COST-4).
+/// Parses and compiles `pattern`, or says why it cannot be. With `dense`, also tries the
+/// searches over the pattern's alphabet (`engines.rs`); the second value is what that attempt
+/// spent, which the binder counts against the content's allowance (`LOADER.md` COST-4).
 pub(crate) fn compile_regex(
     pattern: &str,
     case_insensitive: bool,
@@ -196,67 +149,11 @@ pub(crate) fn compile_regex(
             Some(limit) => RegexError::TooBig { limit },
             None => RegexError::Syntax(reason(&e.to_string())),
         })?;
-    let nfa_memory = nfa.memory_usage();
-    let mut spent = 0usize;
-    let whole = if dense && !hir.properties().look_set().contains_word_unicode() {
-        let built = dense::Builder::new()
-            .configure(
-                dense::Config::new()
-                    .dfa_size_limit(Some(REGEX_DENSE_SIZE_LIMIT))
-                    .determinize_size_limit(Some(REGEX_DENSE_SIZE_LIMIT))
-                    .minimize(false),
-            )
-            .build_from_nfa(&nfa)
-            .ok();
-        spent = built
-            .as_ref()
-            .map_or(REGEX_DENSE_SIZE_LIMIT, |d| d.memory_usage());
-        built
-    } else {
-        None
-    };
-    let pike = PikeVM::new_from_nfa(nfa.clone())
-        .map_err(|e| RegexError::Syntax(reason(&e.to_string())))?;
-    // A whole DFA answers every search alone. Without one, a lazy DFA answers, and the
-    // PikeVM where the lazy DFA cannot be built within its cache or gives up.
-    let dfa = if whole.is_some() {
-        None
-    } else {
-        DFA::builder()
-            .configure(
-                DFA::config()
-                    .cache_capacity(REGEX_DFA_SIZE_LIMIT)
-                    .unicode_word_boundary(true),
-            )
-            .build_from_nfa(nfa)
-            .ok()
-    };
-    let pike_cache = if whole.is_some() {
-        0
-    } else {
-        pike.create_cache().memory_usage()
-    };
-    let memory = nfa_memory
-        .saturating_add(pike_cache)
-        .saturating_add(whole.as_ref().map_or(0, DenseDfa::memory_usage))
-        .saturating_add(
-            dfa.as_ref()
-                .map_or(0, |d| d.memory_usage().saturating_add(REGEX_DFA_SIZE_LIMIT)),
-        );
-    let (for_dfa, for_pike) = (dfa.clone(), pike.clone());
-    let make: MakeCaches = Box::new(move || Caches {
-        dfa: for_dfa.as_ref().map(DfaCache::new),
-        pike: for_pike.create_cache(),
-    });
+    let (engine, spent) =
+        Engine::build(&hir, nfa, dense).map_err(|why| RegexError::Syntax(reason(&why)))?;
     Ok((
         CompiledRegex {
-            regex: Regex(Arc::new(Compiled {
-                dense: whole,
-                dfa,
-                pike,
-                caches: Pool::new(make),
-                memory,
-            })),
+            regex: Regex(Arc::new(engine)),
             required: required_literals(&hir),
         },
         spent,
@@ -574,7 +471,86 @@ mod tests {
             }
         }
         assert_eq!(checked, 720);
-        // Most of them fit a whole DFA; `\b` (Unicode) never does.
-        assert!(dense_built >= 10, "{dense_built} whole DFAs");
+        // Every one of them fits a whole DFA over its alphabet, Unicode word boundaries too.
+        assert_eq!(dense_built, 20, "{dense_built} whole DFAs");
+    }
+
+    /// The whole DFA over a regex's alphabet (`alphabet.rs`) against the regex crate, on
+    /// generated patterns of the classes, literals and assertions the rewrite treats apart
+    /// (characters that fold to ASCII letters, Unicode word, space and digit characters, line
+    /// anchors, both kinds of word boundary) and texts of characters from each of them.
+    #[test]
+    fn the_alphabet_dfa_agrees_with_the_regex_crate() {
+        let atoms = [
+            "a",
+            "k",
+            "s",
+            "é",
+            "ß",
+            "日",
+            "\\w",
+            "\\W",
+            "\\s",
+            "\\d",
+            ".",
+            "(?s:.)",
+            "[^a]",
+            "[a-zé]",
+            "\\pL",
+            "[[:alpha:]]",
+            "\\b",
+            "\\B",
+            "(?-u:\\b)",
+            "^",
+            "$",
+            "(?m:^)",
+            "(?m:$)",
+            "(?Rm:$)",
+            "\\n",
+            "_",
+            "\\x{212A}",
+            "[0-9]",
+        ];
+        let chars = [
+            "a", "A", "é", "É", "k", "K", "\u{212A}", "s", "S", "\u{17F}", "ß", " ", "\u{2003}",
+            "\n", "\r", "1", "\u{663}", "_", "-", "日", "x",
+        ];
+        let mut rng = dcf_test_support::Rng::new(0x5eed_a1fa_be75);
+        let mut next = |n: usize| rng.below(n);
+        let (mut checked, mut dense_built) = (0usize, 0usize);
+        for _ in 0..400 {
+            let mut pattern = String::new();
+            for _ in 0..1 + next(4) {
+                let atom = atoms[next(atoms.len())];
+                match next(6) {
+                    0 => pattern.push_str(&format!("(?:{atom})+")),
+                    1 => pattern.push_str(&format!("(?:{atom}|{})", atoms[next(atoms.len())])),
+                    2 => pattern.push_str(&format!("(?:{atom}){{1,3}}")),
+                    _ => pattern.push_str(atom),
+                }
+            }
+            let texts: Vec<String> = (0..40)
+                .map(|_| (0..next(8)).map(|_| chars[next(chars.len())]).collect())
+                .collect();
+            for ci in [false, true] {
+                let theirs = regex::RegexBuilder::new(&pattern)
+                    .case_insensitive(ci)
+                    .build()
+                    .unwrap();
+                let ours = compile_regex(&pattern, ci, true).unwrap().0.regex;
+                dense_built += usize::from(ours.is_dense());
+                for text in &texts {
+                    assert_eq!(
+                        ours.is_match(text),
+                        theirs.is_match(text),
+                        "{pattern:?} (case-insensitive {ci}) on {text:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 32_000);
+        // All but the patterns with both kinds of word boundary.
+        assert!(dense_built > 700, "{dense_built} of 800 whole DFAs");
     }
 }

@@ -392,8 +392,9 @@ fn a_content_over_the_sensors_budget_is_refused() {
         c.rules[0].expression = vec![m(MatchKind::Regex, 1, &[pattern])];
         with_sequence(c, 3)
     };
-    // A Unicode word boundary keeps a regex out of a whole DFA: it then costs 16 steps per
-    // byte per NFA state (3/2 of that case-insensitively), here some 270 states.
+    // `a[ab]{400}` remembers every `a` among the last 400 characters: no whole DFA fits, and
+    // the lazy DFA costs 16 steps per byte per NFA state and 1,024 more (3/2 of that
+    // case-insensitively), here some 400 states.
     let s = sensor_with(Budget {
         steps_per_byte: 2_000,
         ..Budget::default()

@@ -46,7 +46,7 @@ fn limits_table_matches_limits_module() {
         .filter(|r| r.len() == 2 && r[0].chars().all(|c| c.is_ascii_uppercase() || c == '_'))
         .map(|r| (r[0].clone(), r[1].clone()))
         .collect();
-    let expected: [(&str, String); 11] = [
+    let expected: [(&str, String); 14] = [
         ("REGEX_SIZE_LIMIT", limits::REGEX_SIZE_LIMIT.to_string()),
         (
             "REGEX_DFA_SIZE_LIMIT",
@@ -58,6 +58,10 @@ fn limits_table_matches_limits_module() {
             limits::REGEX_DENSE_SIZE_LIMIT.to_string(),
         ),
         (
+            "ALPHABET_WORK_LIMIT",
+            limits::ALPHABET_WORK_LIMIT.to_string(),
+        ),
+        (
             "REGEX_DENSE_ALLOWANCE",
             limits::REGEX_DENSE_ALLOWANCE.to_string(),
         ),
@@ -66,6 +70,11 @@ fn limits_table_matches_limits_module() {
             limits::REGEX_STEPS_PER_STATE.to_string(),
         ),
         ("REGEX_DENSE_STEPS", limits::REGEX_DENSE_STEPS.to_string()),
+        ("REGEX_LAZY_STEPS", limits::REGEX_LAZY_STEPS.to_string()),
+        (
+            "REGEX_UNICODE_STEPS",
+            limits::REGEX_UNICODE_STEPS.to_string(),
+        ),
         (
             "DEFAULT_STEPS_PER_BYTE",
             limits::DEFAULT_STEPS_PER_BYTE.to_string(),
