@@ -189,20 +189,23 @@ fn cases() -> Vec<Case> {
             )
         },
     ));
-    // Regexes with a whole DFA, as many as the content's allowance for determinization
-    // (`REGEX_DENSE_ALLOWANCE`) builds; the rest run in the lazy DFA.
-    cases.push(at_budget("budget: whole-DFA regexes", |count| {
-        (
-            (0..count)
-                .map(|i| vec![matcher(MatchKind::Regex, vec![format!("q{i}a+c")], true)])
-                .collect(),
-            format!(
-                "{}{}",
-                ab_text(4 << 10),
-                every(count, |i| format!("q{i}a "))
-            ),
-        )
-    }));
+    // Small regexes: whole DFAs as long as the content's allowance for determinization
+    // (`REGEX_DENSE_ALLOWANCE`) lasts, the lazy DFA over class bytes for the rest.
+    cases.push(at_budget(
+        "budget: regexes q{i}a+c, whole DFAs then lazy",
+        |count| {
+            (
+                (0..count)
+                    .map(|i| vec![matcher(MatchKind::Regex, vec![format!("q{i}a+c")], true)])
+                    .collect(),
+                format!(
+                    "{}{}",
+                    ab_text(4 << 10),
+                    every(count, |i| format!("q{i}a "))
+                ),
+            )
+        },
+    ));
     // Globs whose one segment is a `?` run after a literal every position holds, within
     // shift-and's 64 characters.
     cases.push(at_budget("budget: shift-and globs *a?a?..a?c*", |count| {

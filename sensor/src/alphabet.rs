@@ -251,15 +251,16 @@ impl Partition {
     /// Moves the `covered` intervals of every class that also has intervals outside them into
     /// a new class.
     fn split(&mut self, covered: &[usize], sizes: &mut Vec<usize>) -> Option<()> {
-        let mut inside = vec![0usize; self.classes];
+        // There are never more than 256 classes (see below): no allocation per set.
+        let mut inside = [0usize; 256];
         for &i in covered {
             let c = usize::from(*self.class.get(i)?);
             let n = inside.get_mut(c)?;
             *n = n.saturating_add(1);
         }
         // New class of each class that splits, by old class.
-        let mut moved: Vec<Option<u16>> = vec![None; self.classes];
-        for (c, &n) in inside.iter().enumerate() {
+        let mut moved: [Option<u16>; 256] = [None; 256];
+        for (c, &n) in inside.iter().enumerate().take(self.classes) {
             let size = *sizes.get(c)?;
             if n > 0 && n < size {
                 // A byte names a class: more than 256 can never be assigned.
@@ -356,9 +357,16 @@ impl Partition {
                 *seen.get_mut(usize::from(*classes.get(c)?))? = true;
             }
         }
-        let ranges = (0..=255u8)
-            .filter(|&b| seen.get(usize::from(b)).copied().unwrap_or(false))
-            .map(|b| ClassBytesRange::new(b, b));
+        // Runs of consecutive bytes, in order: already the class's canonical ranges.
+        let mut ranges: Vec<ClassBytesRange> = Vec::new();
+        for b in (0..=255u8).filter(|&b| seen.get(usize::from(b)).copied().unwrap_or(false)) {
+            match ranges.last_mut() {
+                Some(last) if last.end().checked_add(1) == Some(b) => {
+                    *last = ClassBytesRange::new(last.start(), b);
+                }
+                _ => ranges.push(ClassBytesRange::new(b, b)),
+            }
+        }
         Some(ClassBytes::new(ranges))
     }
 }

@@ -100,7 +100,10 @@ fn class_nfa(rewritten: &Hir) -> Option<NFA> {
 fn whole_dfa(nfa: &NFA) -> Option<(DenseDfa<Vec<u32>>, StateID)> {
     let dfa = dense::Builder::new()
         .configure(
+            // The search steps the DFA itself, a character at a time: acceleration, which only
+            // the crate's own searches use, would be built for nothing.
             dense::Config::new()
+                .accelerate(false)
                 .start_kind(StartKind::Unanchored)
                 .dfa_size_limit(Some(REGEX_DENSE_SIZE_LIMIT))
                 .determinize_size_limit(Some(REGEX_DENSE_SIZE_LIMIT))
