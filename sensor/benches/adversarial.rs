@@ -37,6 +37,9 @@ const V: SensorVersion = SensorVersion {
     patch: 0,
 };
 
+/// The rules of a case (each a node list) and its event's text.
+type RulesAndText = (Vec<Vec<Node<Vec<String>>>>, String);
+
 /// One adversarial case: rules on field 0 of a two-field template, and its worst event.
 struct Case {
     name: &'static str,
@@ -206,47 +209,15 @@ fn cases() -> Vec<Case> {
             )
         },
     ));
-    // Globs whose one segment is a `?` run after a literal every position holds, within
-    // shift-and's 64 characters.
-    cases.push(at_budget("budget: shift-and globs *a?a?..a?c*", |count| {
-        (
-            (0..count)
-                .map(|i| {
-                    vec![matcher(
-                        MatchKind::Glob,
-                        vec![format!("*{}c{i}_*", "a?".repeat(12))],
-                        true,
-                    )]
-                })
-                .collect(),
-            format!(
-                "{}{}",
-                "a".repeat(4 << 10),
-                every(count, |i| format!("c{i}_ "))
-            ),
-        )
-    }));
-    // Globs whose segment is longer than shift-and takes: compared at each candidate.
+    // Globs whose one segment is a `?` run after a literal every position holds: within
+    // shift-and's 64 characters, and longer (compared at each candidate).
+    cases.push(at_budget(
+        "budget: shift-and globs *a?a?..a?c*",
+        question_mark_globs(12),
+    ));
     cases.push(at_budget(
         "budget: long-segment globs *a?..(40 ?)c*",
-        |count| {
-            (
-                (0..count)
-                    .map(|i| {
-                        vec![matcher(
-                            MatchKind::Glob,
-                            vec![format!("*{}c{i}_*", "a?".repeat(40))],
-                            true,
-                        )]
-                    })
-                    .collect(),
-                format!(
-                    "{}{}",
-                    "a".repeat(4 << 10),
-                    every(count, |i| format!("c{i}_ "))
-                ),
-            )
-        },
+        question_mark_globs(40),
     ));
     // Case-sensitive contains (not answered by the prefilter): 2 steps per value and byte,
     // on text where each value's long prefix occurs everywhere.
@@ -273,12 +244,32 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// `count` rules of one glob `*a?a?…c{i}_*` with `runs` times `a?`, and a text of `a`s that
+/// holds every rule's literal `c{i}_`.
+fn question_mark_globs(runs: usize) -> impl Fn(usize) -> RulesAndText {
+    move |count| {
+        (
+            (0..count)
+                .map(|i| {
+                    vec![matcher(
+                        MatchKind::Glob,
+                        vec![format!("*{}c{i}_*", "a?".repeat(runs))],
+                        true,
+                    )]
+                })
+                .collect(),
+            format!(
+                "{}{}",
+                "a".repeat(4 << 10),
+                every(count, |i| format!("c{i}_ "))
+            ),
+        )
+    }
+}
+
 /// The case `make(count)` makes for the largest `count` of rules the default budget
 /// accepts: doubled until refused, then halved back.
-fn at_budget(
-    name: &'static str,
-    make: impl Fn(usize) -> (Vec<Vec<Node<Vec<String>>>>, String),
-) -> Case {
+fn at_budget(name: &'static str, make: impl Fn(usize) -> RulesAndText) -> Case {
     let case = |count: usize| {
         let (rules, text) = make(count);
         Case { name, rules, text }

@@ -91,19 +91,19 @@ pub(crate) fn compress(hir: &Hir) -> Option<(Alphabet, Hir)> {
     let mut sets: Vec<Set> = vec![vec![(0x0a, 0x0a)], vec![(0x0d, 0x0d)]];
     let mut words = Words::default();
     collect(hir, &mut sets, &mut words, nest_bound())?;
-    let word_set: Option<Set> = match (words.unicode, words.ascii) {
+    let word_set: Option<&[(u32, u32)]> = match (words.unicode, words.ascii) {
         (true, true) => return None,
-        (true, false) => Some(unicode_word().clone()),
-        (false, true) => Some(ascii_word()),
+        (true, false) => Some(unicode_word()),
+        (false, true) => Some(ASCII_WORD),
         (false, false) => None,
     };
-    if let Some(w) = &word_set {
-        sets.push(w.clone());
+    if let Some(w) = word_set {
+        sets.push(w.to_vec());
     }
     sets.sort_unstable();
     sets.dedup();
     let partition = Partition::refine(&sets)?;
-    let classes = partition.assign(word_set.as_ref())?;
+    let classes = partition.assign(word_set)?;
     let rewritten = rewrite(hir, &partition, &classes, nest_bound())?;
     Some((partition.alphabet(&classes), rewritten))
 }
@@ -129,9 +129,7 @@ fn unicode_word() -> &'static Set {
 }
 
 /// ASCII's word characters (`(?-u:\w)`).
-fn ascii_word() -> Set {
-    vec![(0x30, 0x39), (0x41, 0x5a), (0x5f, 0x5f), (0x61, 0x7a)]
-}
+const ASCII_WORD: &[(u32, u32)] = &[(0x30, 0x39), (0x41, 0x5a), (0x5f, 0x5f), (0x61, 0x7a)];
 
 fn unicode_set(class: &ClassUnicode) -> Set {
     class
@@ -290,12 +288,12 @@ impl Partition {
 
     /// A byte for each class: `\n` and `\r` keep theirs, the classes inside `word` (when the
     /// regex has word boundaries) take ASCII word bytes and the others the rest.
-    fn assign(&self, word: Option<&Set>) -> Option<Vec<u8>> {
+    fn assign(&self, word: Option<&[(u32, u32)]>) -> Option<Vec<u8>> {
         let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         // The word set is one of the sets refined by: each of its intervals' classes lies
         // inside it.
         let mut in_word = vec![false; self.classes];
-        for &(start, end) in word.map_or(&[][..], Vec::as_slice) {
+        for &(start, end) in word.unwrap_or_default() {
             for i in self.span(start, end)? {
                 *in_word.get_mut(usize::from(*self.class.get(i)?))? = true;
             }

@@ -117,7 +117,7 @@ fn text_cost(test: &TextTest, prefilter: bool) -> Cost {
         TextTest::Globs(globs) => globs.iter().fold(Cost::default(), |sum, g| {
             sum.plus(Cost {
                 per_byte: g.steps_per_byte(),
-                fixed: g.pattern_len(),
+                fixed: g.fixed_steps(),
             })
         }),
         // Each regex's search states its own worst case (`engines.rs`).
@@ -144,6 +144,34 @@ pub(crate) enum Reads {
 }
 
 impl Reads {
+    /// The text a matcher that selects `sel` reads.
+    pub(crate) fn of(sel: Sel) -> Reads {
+        match sel {
+            Sel::Field(f) => Reads::Field(f),
+            Sel::Keyword => Reads::Keyword,
+        }
+    }
+
+    /// The fields whose texts these reads name, each once.
+    fn fields(self, string_fields: &[u16]) -> impl Iterator<Item = u16> + '_ {
+        let (named, all): ([Option<u16>; 2], &[u16]) = match self {
+            Reads::Nothing => ([None, None], &[]),
+            Reads::Field(f) => ([Some(f), None], &[]),
+            Reads::Pair(a, b) => ([Some(a), Some(b)], &[]),
+            Reads::Keyword => ([None, None], string_fields),
+        };
+        named.into_iter().flatten().chain(all.iter().copied())
+    }
+
+    /// How many times a matcher with these reads runs on one event: once per string field
+    /// for a keyword search, once otherwise.
+    fn runs(self, string_fields: &[u16]) -> u64 {
+        match self {
+            Reads::Keyword => string_fields.len() as u64,
+            Reads::Nothing | Reads::Field(_) | Reads::Pair(..) => 1,
+        }
+    }
+
     /// The steps `cost` takes on the texts these reads name, each `len` bytes long: what the
     /// interpreter charges a leaf before it runs it. [`judge`] adds up the same reads field by
     /// field, so the meter and the model read one description of what a leaf reads.
@@ -208,11 +236,7 @@ pub(crate) fn leaf_cost(leaf: &Leaf, prefilter: bool) -> (Reads, Cost) {
             if *folded {
                 cost.per_byte = on_folded(cost.per_byte);
             }
-            let reads = match sel {
-                Sel::Field(f) => Reads::Field(*f),
-                Sel::Keyword => Reads::Keyword,
-            };
-            (reads, cost)
+            (Reads::of(*sel), cost)
         }
     }
 }
@@ -239,19 +263,10 @@ impl ProgramCost {
 
 /// Adds `cost` to the per-byte sum of every field it reads.
 fn charge_reads(per_byte: &mut [u64], reads: Reads, cost: Cost, string_fields: &[u16]) {
-    let mut add = |f: u16| {
+    for f in reads.fields(string_fields) {
         if let Some(slot) = per_byte.get_mut(usize::from(f)) {
             *slot = slot.saturating_add(cost.per_byte);
         }
-    };
-    match reads {
-        Reads::Nothing => {}
-        Reads::Field(f) => add(f),
-        Reads::Pair(a, b) => {
-            add(a);
-            add(b);
-        }
-        Reads::Keyword => string_fields.iter().for_each(|&f| add(f)),
     }
 }
 
@@ -317,16 +332,10 @@ pub(crate) fn judge(program: &TemplateProgram, budget: &Budget) -> (ProgramCost,
     let mut fixed = program.field_count as u64;
     for filter in &program.filters {
         let scan = filter.scan;
-        let reads = match filter.sel {
-            Sel::Field(f) => Reads::Field(f),
-            Sel::Keyword => Reads::Keyword,
-        };
+        let reads = Reads::of(filter.sel);
         charge_reads(&mut per_byte, reads, scan, &program.string_fields);
         // A keyword filter scans every string field, each at its fixed cost.
-        let scans = match filter.sel {
-            Sel::Field(_) => 1,
-            Sel::Keyword => program.string_fields.len() as u64,
-        };
+        let scans = reads.runs(&program.string_fields);
         fixed = fixed.saturating_add(scan.fixed.saturating_mul(scans));
         // Each literal is recorded once per event and marks its rules once.
         let marks = filter.pivot_rules.iter().fold(0u64, |sum, rules| {
@@ -338,10 +347,7 @@ pub(crate) fn judge(program: &TemplateProgram, budget: &Budget) -> (ProgramCost,
     // prefilter scans folded text).
     let mut folded: Vec<u16> = program.folded_fields.clone();
     for filter in &program.filters {
-        match filter.sel {
-            Sel::Field(f) => folded.push(f),
-            Sel::Keyword => folded.extend(&program.string_fields),
-        }
+        folded.extend(Reads::of(filter.sel).fields(&program.string_fields));
     }
     folded.sort_unstable();
     folded.dedup();
@@ -372,28 +378,16 @@ pub(crate) fn judge(program: &TemplateProgram, budget: &Budget) -> (ProgramCost,
                 continue;
             };
             charge_reads(&mut trial, reads, cost, &program.string_fields);
-            let mut note = |f: u16| {
+            for f in reads.fields(&program.string_fields) {
                 if let Some(h) = heaviest.get_mut(usize::from(f))
                     && cost.per_byte >= h.0
                 {
                     *h = (cost.per_byte, Some(l));
                 }
-            };
-            match reads {
-                Reads::Nothing => {}
-                Reads::Field(f) => note(f),
-                Reads::Pair(a, b) => {
-                    note(a);
-                    note(b);
-                }
-                Reads::Keyword => program.string_fields.iter().for_each(|&f| note(f)),
             }
             // A keyword leaf is evaluated once per string field.
-            let texts = match reads {
-                Reads::Keyword => program.string_fields.len() as u64,
-                _ => 1,
-            };
-            trial_fixed = trial_fixed.saturating_add(cost.fixed.saturating_mul(texts));
+            let runs = reads.runs(&program.string_fields);
+            trial_fixed = trial_fixed.saturating_add(cost.fixed.saturating_mul(runs));
         }
         let over = (0u16..)
             .zip(&trial)

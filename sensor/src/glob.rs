@@ -229,7 +229,7 @@ impl Glob {
 
     /// Steps whatever the value: comparing the anchored segments (a `?` up to 4 bytes, and
     /// as many to step back over for a last one), preparing each search, and its last window.
-    pub(crate) fn pattern_len(&self) -> u64 {
+    pub(crate) fn fixed_steps(&self) -> u64 {
         self.segments
             .iter()
             .flat_map(|s| s.items.iter())

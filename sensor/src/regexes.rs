@@ -290,6 +290,24 @@ fn keep_stronger(best: &mut Option<Vec<String>>, candidate: Option<Vec<String>>)
 mod tests {
     use super::{CompiledRegex, RegexError, compile_regex};
 
+    /// Asserts that `ours` and `theirs` agree on every text; how many texts that was.
+    fn assert_agrees(
+        ours: &super::Regex,
+        theirs: &regex::Regex,
+        texts: &[impl AsRef<str>],
+        label: &str,
+    ) -> usize {
+        for text in texts {
+            let text = text.as_ref();
+            assert_eq!(
+                ours.is_match(text),
+                theirs.is_match(text),
+                "{label} on {text:?}"
+            );
+        }
+        texts.len()
+    }
+
     /// The regex as a sensor compiles it with the whole-DFA allowance left.
     fn compile(pattern: &str, ci: bool) -> Result<CompiledRegex, RegexError> {
         compile_regex(pattern, ci, true).map(|(regex, _)| regex)
@@ -459,14 +477,8 @@ mod tests {
                 for dense in [true, false] {
                     let ours = compile_regex(pattern, ci, dense).unwrap().0.regex;
                     dense_built += usize::from(ours.is_dense());
-                    for text in texts {
-                        assert_eq!(
-                            ours.is_match(text),
-                            theirs.is_match(text),
-                            "{pattern:?} (case-insensitive {ci}, dense {dense}) on {text:?}"
-                        );
-                        checked += 1;
-                    }
+                    let label = format!("{pattern:?} (case-insensitive {ci}, dense {dense})");
+                    checked += assert_agrees(&ours, &theirs, &texts, &label);
                 }
             }
         }
@@ -539,14 +551,8 @@ mod tests {
                     .unwrap();
                 let ours = compile_regex(&pattern, ci, true).unwrap().0.regex;
                 dense_built += usize::from(ours.is_dense());
-                for text in &texts {
-                    assert_eq!(
-                        ours.is_match(text),
-                        theirs.is_match(text),
-                        "{pattern:?} (case-insensitive {ci}) on {text:?}"
-                    );
-                    checked += 1;
-                }
+                let label = format!("{pattern:?} (case-insensitive {ci})");
+                checked += assert_agrees(&ours, &theirs, &texts, &label);
             }
         }
         assert_eq!(checked, 32_000);
