@@ -269,6 +269,7 @@ pub fn bind(view: &ContentView<'_>, interface: &SensorInterface) -> Binding {
         ruleset: Ruleset {
             header: *view.header(),
             key_id: view.signature().map(|s| *s.key_id),
+            digest: *view.frame().digest(),
             rules,
             programs,
             bytes_len: view.bytes().len(),

@@ -54,6 +54,16 @@ dcf_parser::code_table! {
         CostPerEventOverBudget = "E3602", "fixed cost of one event exceeds the sensor's budget";
         /// The content's regexes need more memory than the sensor's budget.
         MemoryOverBudget = "E3603", "regular expressions need more memory than the sensor's budget";
+        /// The content store quarantined this content: the sensor stopped on it too often
+        /// while it was on probation, and it is never activated again.
+        Quarantined = "E3701", "content is quarantined: the sensor stopped on it during probation";
+        /// A content file of the store does not hold what the store's state recorded
+        /// (missing, truncated, replaced).
+        StoredContentMismatch = "E3702", "stored content is not the one the store recorded";
+        /// The store could not persist an update (disk full, I/O error); nothing changed.
+        StoreWriteFailed = "E3703", "the content store could not persist the update";
+        /// The store's state file cannot be read; the store started empty.
+        StoreStateUnreadable = "E3704", "the content store's state is unreadable";
     }
 }
 

@@ -51,6 +51,7 @@ mod operands;
 mod prefilter;
 mod program;
 mod regexes;
+pub mod store;
 
 pub use bind::{Binding, Reason, Refusal, bind};
 pub use cost::Cost;

@@ -100,6 +100,11 @@ impl Sensor {
         })
     }
 
+    /// The interface this slot binds every content to: what the sensor build supplies.
+    pub fn interface(&self) -> &SensorInterface {
+        &self.config.interface
+    }
+
     /// The active content, if any.
     pub fn active(&self) -> Option<Arc<Ruleset>> {
         self.active.load_full()
@@ -122,9 +127,40 @@ impl Sensor {
             .update
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let ruleset = Arc::new(self.check(bytes, now, self.current_sequence())?);
+        let ruleset =
+            Arc::new(self.check(bytes, now, Freshness::Update(self.current_sequence()))?);
         self.active.store(Some(Arc::clone(&ruleset)));
         Ok(ruleset)
+    }
+
+    /// Runs every check of [`Sensor::load`] on an update without activating it: what the
+    /// content store calls before it persists an update, so that nothing is written for a
+    /// content the sensor would refuse. The caller serialises it with its activation.
+    pub(crate) fn verify(&self, bytes: &[u8], now: u64) -> Result<Ruleset, LoadError> {
+        self.check(bytes, now, Freshness::Update(self.current_sequence()))
+    }
+
+    /// The checks of a content the store persisted and loads again at start
+    /// (`LOADER.md` STORE-3): digest, signature, sensor version, channel, structure and
+    /// binding as for an update; its sequence is not compared with the high-water mark it
+    /// set itself (the store compares it with what it recorded); an expired content passes
+    /// only if `allow_expired` (it is then flagged by the caller).
+    pub(crate) fn verify_restored(
+        &self,
+        bytes: &[u8],
+        now: u64,
+        allow_expired: bool,
+    ) -> Result<Ruleset, LoadError> {
+        self.check(bytes, now, Freshness::Restored { allow_expired })
+    }
+
+    /// Makes `ruleset` the active content with one atomic swap (the store's last step).
+    pub(crate) fn activate(&self, ruleset: Arc<Ruleset>) {
+        let _guard = self
+            .update
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.active.store(Some(ruleset));
     }
 
     /// Evaluates an event against the active content.
@@ -147,7 +183,7 @@ impl Sensor {
         Ok(ruleset)
     }
 
-    fn check(&self, bytes: &[u8], now: u64, current_sequence: u64) -> Result<Ruleset, LoadError> {
+    fn check(&self, bytes: &[u8], now: u64, freshness: Freshness) -> Result<Ruleset, LoadError> {
         let max = self.config.max_size.min(MAX_FILE_SIZE);
         if bytes.len() > max {
             return Err(FormatError::new(ErrorCode::FileTooLarge, max)
@@ -209,13 +245,21 @@ impl Sensor {
                 format!("valid from {}, now {now}", header.created_at),
             ));
         }
-        if now >= header.expires_at {
+        let expiry_waived = matches!(
+            freshness,
+            Freshness::Restored {
+                allow_expired: true
+            }
+        );
+        if now >= header.expires_at && !expiry_waived {
             return Err(LoadError::new(
                 SensorCode::Expired,
                 format!("expired at {}, now {now}", header.expires_at),
             ));
         }
-        if header.sequence <= current_sequence {
+        if let Freshness::Update(current_sequence) = freshness
+            && header.sequence <= current_sequence
+        {
             return Err(LoadError::new(
                 SensorCode::Rollback,
                 format!(
@@ -227,6 +271,15 @@ impl Sensor {
         let view = frame.parse_body()?;
         bind(&view, &self.config.interface).into_result()
     }
+}
+
+/// Which time and sequence checks a content passes.
+#[derive(Clone, Copy)]
+enum Freshness {
+    /// A new update: valid now, and its sequence above this one (LOAD-6, LOAD-7).
+    Update(u64),
+    /// A content the store persisted, loaded again at start (STORE-3).
+    Restored { allow_expired: bool },
 }
 
 fn hex(bytes: &[u8]) -> String {

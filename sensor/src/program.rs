@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use dcf_parser::format::DIGEST_LEN;
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
 
 use crate::cost::{Cost, Meter, ProgramCost, Reads};
@@ -42,6 +43,8 @@ pub struct RuleInfo {
 pub struct Ruleset {
     pub(crate) header: Header,
     pub(crate) key_id: Option<[u8; 16]>,
+    /// SHA-256 of the content file's digested bytes (its frame's digest).
+    pub(crate) digest: [u8; DIGEST_LEN],
     pub(crate) rules: Vec<RuleInfo>,
     /// Sorted by template id.
     pub(crate) programs: Vec<TemplateProgram>,
@@ -62,6 +65,12 @@ impl Ruleset {
     /// Id of the key that signed the content, if it was signed.
     pub fn key_id(&self) -> Option<[u8; 16]> {
         self.key_id
+    }
+
+    /// The content's SHA-256 digest, as its frame carries it: what names this content in
+    /// health reports and in the content store.
+    pub fn digest(&self) -> &[u8; DIGEST_LEN] {
+        &self.digest
     }
 
     /// Every rule, in content order; match reports index into this.
