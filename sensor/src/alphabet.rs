@@ -17,6 +17,10 @@
 //! the class bytes. A regex that uses both kinds of word boundary, matches raw non-ASCII
 //! bytes, or needs more classes than there are bytes of each kind is not compressed.
 
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
 
 use regex_syntax::ParserBuilder;
@@ -70,7 +74,7 @@ impl Alphabet {
         self.ascii.len().saturating_add(
             self.runs
                 .len()
-                .saturating_mul(std::mem::size_of::<(u32, u8)>()),
+                .saturating_mul(core::mem::size_of::<(u32, u8)>()),
         )
     }
 }
@@ -91,9 +95,13 @@ pub(crate) fn compress(hir: &Hir) -> Option<(Alphabet, Hir)> {
     let mut sets: Vec<Set> = vec![vec![(0x0a, 0x0a)], vec![(0x0d, 0x0d)]];
     let mut words = Words::default();
     collect(hir, &mut sets, &mut words, nest_bound())?;
+    let unicode_word_set;
     let word_set: Option<&[(u32, u32)]> = match (words.unicode, words.ascii) {
         (true, true) => return None,
-        (true, false) => Some(unicode_word()),
+        (true, false) => {
+            unicode_word_set = unicode_word();
+            Some(&unicode_word_set)
+        }
         (false, true) => Some(ASCII_WORD),
         (false, false) => None,
     };
@@ -114,18 +122,27 @@ fn nest_bound() -> u32 {
     REGEX_NEST_LIMIT.saturating_mul(2).saturating_add(8)
 }
 
-/// Unicode's word characters (`\w`), parsed once.
-fn unicode_word() -> &'static Set {
-    static WORD: OnceLock<Set> = OnceLock::new();
-    WORD.get_or_init(|| {
-        let parsed = ParserBuilder::new().build().parse(r"\w").ok();
-        match parsed.as_ref().map(Hir::kind) {
-            Some(HirKind::Class(Class::Unicode(c))) => unicode_set(c),
-            // `\w` always parses to a Unicode class; an empty set only makes every class
-            // non-word, which `compress` then refuses for lack of word bytes.
-            _ => Vec::new(),
-        }
-    })
+/// Unicode's word characters (`\w`), parsed once with `std`, at each use without it.
+fn unicode_word() -> Cow<'static, [(u32, u32)]> {
+    #[cfg(feature = "std")]
+    {
+        static WORD: OnceLock<Set> = OnceLock::new();
+        Cow::Borrowed(WORD.get_or_init(parse_unicode_word))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        Cow::Owned(parse_unicode_word())
+    }
+}
+
+fn parse_unicode_word() -> Set {
+    let parsed = ParserBuilder::new().build().parse(r"\w").ok();
+    match parsed.as_ref().map(Hir::kind) {
+        Some(HirKind::Class(Class::Unicode(c))) => unicode_set(c),
+        // `\w` always parses to a Unicode class; an empty set only makes every class
+        // non-word, which `compress` then refuses for lack of word bytes.
+        _ => Vec::new(),
+    }
 }
 
 /// ASCII's word characters (`(?-u:\w)`).
@@ -153,8 +170,8 @@ fn class_set(class: &Class) -> Option<Set> {
 }
 
 /// The characters of a literal, which the parser writes as UTF-8 (or `None` for raw bytes).
-fn literal_chars(bytes: &[u8]) -> Option<std::str::Chars<'_>> {
-    std::str::from_utf8(bytes).ok().map(str::chars)
+fn literal_chars(bytes: &[u8]) -> Option<core::str::Chars<'_>> {
+    core::str::from_utf8(bytes).ok().map(str::chars)
 }
 
 fn collect(hir: &Hir, sets: &mut Vec<Set>, words: &mut Words, depth: u32) -> Option<()> {
@@ -240,7 +257,7 @@ impl Partition {
     }
 
     /// The intervals `start..=end` covers (both are boundaries by construction).
-    fn span(&self, start: u32, end: u32) -> Option<std::ops::Range<usize>> {
+    fn span(&self, start: u32, end: u32) -> Option<core::ops::Range<usize>> {
         let first = self.bounds.binary_search(&start).ok()?;
         let last = self.bounds.binary_search(&end.checked_add(1)?).ok()?;
         Some(first..last)

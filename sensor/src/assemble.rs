@@ -3,6 +3,8 @@
 //! prefilter plan. Nothing here decides whether a content is accepted: that is `bind.rs`,
 //! which hands over only rules it found bindable, with their operands already built.
 
+use crate::prelude::*;
+
 use dcf_parser::{FieldType, Match, MatchKind, Node, Target, ValueList};
 
 use crate::cost::{ProgramCost, leaf_cost};
@@ -188,7 +190,7 @@ impl<'i> ProgramBuilder<'i> {
     fn take_need(&mut self, node: u32) -> Need {
         self.needs
             .get_mut(node as usize)
-            .map_or_else(Need::none, |n| std::mem::replace(n, Need::none()))
+            .map_or_else(Need::none, |n| core::mem::replace(n, Need::none()))
     }
 
     /// The finished program, with its prefilter plan.
@@ -201,11 +203,11 @@ impl<'i> ProgramBuilder<'i> {
             .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
         let plan = plan(&self.literals, needs, &answered_ids);
-        for (l, ids) in std::mem::take(&mut self.answered) {
+        for (l, ids) in core::mem::take(&mut self.answered) {
             if let Some(Leaf::Text { test, .. }) = self.leaves.get_mut(l as usize)
                 && let TextTest::Contains(values) = test
             {
-                let values = std::mem::take(values);
+                let values = core::mem::take(values);
                 *test = TextTest::PatternHits {
                     patterns: ids.into_boxed_slice(),
                     values,
@@ -351,7 +353,7 @@ fn build_match(
             let many = !m.all_of && prepared.len() > LINEAR_LIST_MAX;
             let test = match m.kind {
                 MatchKind::Equals if many => {
-                    TextTest::EqualsSet(prepared.into_iter().collect::<foldhash::HashSet<_>>())
+                    TextTest::EqualsSet(prepared.into_iter().collect::<crate::HashSet<_>>())
                 }
                 MatchKind::Equals => TextTest::Equals(prepared),
                 // Long any-of lists are answered from the prefilter's hits (`finish`).

@@ -12,8 +12,10 @@
 //! refuses, or the other way round, by construction: there is no second implementation to
 //! disagree with.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
+use core::fmt;
 
 use dcf_parser::{ContentView, FieldType, Node, RuleId, RuleView};
 

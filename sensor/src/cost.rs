@@ -22,7 +22,9 @@
 //! exceeds that budget with E3505: a mistake in this model, or in its sum, becomes one
 //! refused event, never a stall.
 
-use std::cell::Cell;
+use crate::prelude::*;
+
+use core::cell::Cell;
 
 use crate::interface::Budget;
 use crate::limits::{FOLD_GROWTH_DEN, FOLD_GROWTH_NUM};

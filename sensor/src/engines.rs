@@ -16,7 +16,9 @@
 //! Both searches over class bytes are driven a character at a time, so the text is never
 //! copied.
 
-use std::panic::{RefUnwindSafe, UnwindSafe};
+use crate::prelude::*;
+
+use core::panic::{RefUnwindSafe, UnwindSafe};
 
 use regex_automata::dfa::dense::{self, DFA as DenseDfa};
 use regex_automata::dfa::{Automaton, StartKind};
@@ -69,8 +71,8 @@ pub(crate) struct Engine {
     memory: usize,
 }
 
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let kind = match &self.search {
             Search::Whole { .. } => "whole DFA",
             Search::Lazy { .. } => "lazy DFA over classes",

@@ -1,5 +1,7 @@
 //! Loader and evaluation error codes (spec `format-spec/LOADER.md`).
 
+use crate::prelude::*;
+
 use core::fmt;
 
 use dcf_parser::Error as FormatError;
@@ -115,7 +117,7 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {}
+impl core::error::Error for LoadError {}
 
 impl From<FormatError> for LoadError {
     fn from(e: FormatError) -> Self {
@@ -164,4 +166,4 @@ impl fmt::Display for EvalError {
     }
 }
 
-impl std::error::Error for EvalError {}
+impl core::error::Error for EvalError {}

@@ -1,6 +1,6 @@
 //! Events as a sensor supplies them: a template type and the array of its field values.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 /// One field value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

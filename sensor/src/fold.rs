@@ -3,6 +3,8 @@
 //! keeps the property the prefilter relies on: if `t` is a substring of `s`, then `fold(t)` is
 //! a substring of `fold(s)`.
 
+use crate::prelude::*;
+
 /// Appends the folded form of `s` to `out`. ASCII runs are lowered in bulk; only the other
 /// characters go through Unicode's mapping (product and company names carry `®`, which made
 /// whole values take the slow path).

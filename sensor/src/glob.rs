@@ -10,6 +10,8 @@
 //! first literal. Every search is linear in the value (`LOADER.md` COST-2), and none needs
 //! compilation: building a regex per glob was a third of the time to load SigmaHQ's rules.
 
+use crate::prelude::*;
+
 /// One piece of a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Item {
@@ -144,7 +146,7 @@ impl Glob {
             if !literal.is_empty() {
                 segment
                     .items
-                    .push(Item::Literal(std::mem::take(literal).into_boxed_str()));
+                    .push(Item::Literal(core::mem::take(literal).into_boxed_str()));
             }
         };
         while let Some((at, c)) = chars.next() {
@@ -153,7 +155,7 @@ impl Glob {
                     stars = stars.saturating_add(1);
                     flush(&mut literal, &mut current);
                     if !current.items.is_empty() {
-                        segments.push(std::mem::replace(
+                        segments.push(core::mem::replace(
                             &mut current,
                             Segment {
                                 items: Vec::new(),

@@ -1,6 +1,8 @@
 //! The interface a sensor really supplies: for each template type it implements, the ordered
 //! input fields it hands to the interpreter. The same data as a sensor manifest.
 
+use crate::prelude::*;
+
 use dcf_parser::{ContentView, Field, FieldType, SensorVersion, Template};
 use serde::{Deserialize, Serialize};
 

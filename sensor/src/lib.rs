@@ -19,7 +19,13 @@
 //!   [`Glob::parse`], [`Net::parse`]) are the ones every tool calls.
 //!
 //! Content is read only through `dcf-parser`.
+//!
+//! Without its default `std` feature the crate is `no_std` with `alloc` (it builds for
+//! `x86_64-unknown-none`, as a kernel driver needs): the binder, the interpreter with its
+//! matchers, and the [`Verifier`] that runs every load check. The atomically swapped slot
+//! ([`Sensor`]) and the content store ([`store`]) need `std`.
 
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 // Unit tests may panic and index their fixtures; the library itself meets the deny list.
 #![cfg_attr(
@@ -33,6 +39,21 @@
     )
 )]
 
+extern crate alloc;
+
+/// What the `std` prelude would give every module: `no_std` takes it from `alloc`.
+mod prelude {
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec::Vec;
+    pub(crate) use alloc::{format, vec};
+}
+
+/// A hash map with foldhash, the same with or without `std`.
+pub(crate) type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
+/// A hash set with foldhash, the same with or without `std`.
+pub(crate) type HashSet<T> = hashbrown::HashSet<T, foldhash::fast::RandomState>;
+
 mod alphabet;
 mod assemble;
 mod bind;
@@ -45,13 +66,16 @@ mod glob;
 mod interface;
 pub mod limits;
 mod literals;
+#[cfg(feature = "std")]
 mod loader;
 mod net;
 mod operands;
 mod prefilter;
 mod program;
 mod regexes;
+#[cfg(feature = "std")]
 pub mod store;
+mod verify;
 
 pub use bind::{Binding, Reason, Refusal, bind};
 pub use cost::Cost;
@@ -60,8 +84,10 @@ pub use event::{Event, Value};
 pub use fold::{fold, fold_into};
 pub use glob::Glob;
 pub use interface::{Budget, FieldInterface, SensorInterface, TemplateInterface, is_valid_name};
-pub use loader::{Channels, LoaderConfig, Sensor};
+#[cfg(feature = "std")]
+pub use loader::Sensor;
 pub use net::Net;
 pub use operands::OperandError;
 pub use program::{RuleInfo, Ruleset, Scratch};
 pub use regexes::{RegexError, check_regex, regex_matches_everything};
+pub use verify::{Channels, LoaderConfig, Verifier};

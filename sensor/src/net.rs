@@ -1,6 +1,8 @@
 //! CIDR operands.
 
-use std::net::IpAddr;
+use crate::prelude::*;
+
+use core::net::IpAddr;
 
 /// An address block: an address and a prefix length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,9 +11,9 @@ pub struct Net {
     prefix: u8,
 }
 
-impl std::fmt::Display for Net {
+impl core::fmt::Display for Net {
     /// `addr/prefix`, the form [`Net::parse`] reads.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{}/{}", self.addr, self.prefix)
     }
 }

@@ -4,6 +4,8 @@
 //! are the only definition of which operands a sensor accepts; the binder calls them and
 //! reports every value they refuse.
 
+use crate::prelude::*;
+
 use dcf_parser::{Match, MatchKind, Operand, Target, ValueList};
 
 use crate::fold::fold;
@@ -61,7 +63,7 @@ pub enum OperandError {
 /// regex operands hold 118 distinct patterns, and a compiled regex is shared by cloning), and
 /// the memory they hold against the sensor's budget.
 pub(crate) struct RegexCache {
-    built: foldhash::HashMap<(Box<str>, bool), Result<CompiledRegex, RegexError>>,
+    built: crate::HashMap<(Box<str>, bool), Result<CompiledRegex, RegexError>>,
     /// Bytes the distinct regexes accepted so far hold ([`crate::regexes::Regex::memory`]).
     used: u64,
     budget: u64,
@@ -75,7 +77,7 @@ impl RegexCache {
     /// An empty cache for a sensor whose regexes may hold `budget` bytes.
     pub(crate) fn new(budget: u64) -> Self {
         RegexCache {
-            built: foldhash::HashMap::default(),
+            built: crate::HashMap::default(),
             used: 0,
             budget,
             dense_left: REGEX_DENSE_ALLOWANCE,

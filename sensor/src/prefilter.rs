@@ -5,8 +5,10 @@
 //! leaves answered from the finders' hits all refer to ids, so planning copies and hashes no
 //! text after interning. An event's hits are recorded per id (`Marks` in `program.rs`).
 
-use std::collections::BTreeMap;
-use std::hash::BuildHasher;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
+use core::hash::BuildHasher;
 
 use crate::literals::LiteralFinder;
 use crate::program::{FieldFilter, Sel};
@@ -110,7 +112,7 @@ impl Need {
                 Need::All(g) => groups.extend(g),
             }
         }
-        groups.sort_by_key(|g| std::cmp::Reverse(group_strength(g, literals)));
+        groups.sort_by_key(|g| core::cmp::Reverse(group_strength(g, literals)));
         groups.truncate(max_groups);
         Need::All(groups)
     }
@@ -146,7 +148,7 @@ impl Need {
                                     next.push(union);
                                 }
                             }
-                            next.sort_by_key(|g| std::cmp::Reverse(group_strength(g, literals)));
+                            next.sort_by_key(|g| core::cmp::Reverse(group_strength(g, literals)));
                             next.truncate(max_groups);
                             next
                         }

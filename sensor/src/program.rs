@@ -5,7 +5,9 @@
 //! evaluating. Evaluation reads a field only through `Event::get`, which is bounds-checked,
 //! and an event shorter than its template's interface is refused before any rule runs.
 
-use std::net::IpAddr;
+use crate::prelude::*;
+
+use core::net::IpAddr;
 
 use dcf_parser::format::DIGEST_LEN;
 use dcf_parser::{Action, CompareOp, Header, MatchKind, RuleId, Severity};
@@ -365,7 +367,7 @@ pub(crate) enum ENode {
 #[derive(Debug)]
 pub(crate) enum TextTest {
     Equals(Vec<Box<str>>),
-    EqualsSet(foldhash::HashSet<Box<str>>),
+    EqualsSet(crate::HashSet<Box<str>>),
     Contains(Vec<Box<str>>),
     /// A contains list whose literals are all in the prefilter of the leaf's field: true if
     /// any (all, for all-of) of these program-wide pattern ids occurred in this event, so the
@@ -504,7 +506,7 @@ impl TemplateProgram {
         for &f in &self.folded_fields {
             let _ = scratch.folded(event, f);
         }
-        let mut candidates = std::mem::take(&mut scratch.marks.candidates);
+        let mut candidates = core::mem::take(&mut scratch.marks.candidates);
         candidates.sort_unstable();
         for &r in &candidates {
             let verified = !prefilter || self.checks_pass(r, &scratch.marks);

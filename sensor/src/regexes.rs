@@ -8,7 +8,9 @@
 //! holds in its middle. Folded, the strongest such set serves as the leaf's prefilter group
 //! like any `contains` list. The tree is parsed once and compiled from.
 
-use std::sync::Arc;
+use crate::prelude::*;
+
+use alloc::sync::Arc;
 
 use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_syntax::ParserBuilder;
@@ -79,8 +81,8 @@ pub enum RegexError {
     },
 }
 
-impl std::fmt::Display for RegexError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for RegexError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             RegexError::Syntax(why) => f.write_str(why),
             RegexError::TooBig { limit } => {
@@ -192,7 +194,7 @@ fn inner_requirement(hir: &Hir, depth: u32) -> Option<Vec<String>> {
                     Some(text) => run.push_str(&text),
                     None => {
                         if !run.is_empty() {
-                            keep_stronger(&mut best, Some(vec![std::mem::take(&mut run)]));
+                            keep_stronger(&mut best, Some(vec![core::mem::take(&mut run)]));
                         }
                         keep_stronger(&mut best, inner_requirement(part, depth));
                     }
@@ -226,7 +228,7 @@ fn inner_requirement(hir: &Hir, depth: u32) -> Option<Vec<String>> {
 fn fixed_text(hir: &Hir) -> Option<String> {
     match hir.kind() {
         HirKind::Literal(literal) => {
-            let text = std::str::from_utf8(&literal.0).ok()?;
+            let text = core::str::from_utf8(&literal.0).ok()?;
             (!text.is_empty()).then(|| fold(text))
         }
         HirKind::Class(Class::Unicode(class)) => {
@@ -257,7 +259,7 @@ fn extracted(hir: &Hir, kind: ExtractKind) -> Option<Vec<String>> {
     for literal in literals {
         // A literal that is not whole UTF-8 (a class cut inside a character) or empty (the
         // match may start anywhere) gives no usable requirement.
-        let text = std::str::from_utf8(literal.as_bytes()).ok()?;
+        let text = core::str::from_utf8(literal.as_bytes()).ok()?;
         if text.is_empty() {
             return None;
         }
@@ -270,9 +272,9 @@ fn extracted(hir: &Hir, kind: ExtractKind) -> Option<Vec<String>> {
 
 /// How well a set of literals filters benign text: its shortest literal first (a long literal
 /// occurs by chance less often), then fewer literals.
-fn strength(literals: &[String]) -> (usize, std::cmp::Reverse<usize>) {
+fn strength(literals: &[String]) -> (usize, core::cmp::Reverse<usize>) {
     let shortest = literals.iter().map(String::len).min().unwrap_or(0);
-    (shortest, std::cmp::Reverse(literals.len()))
+    (shortest, core::cmp::Reverse(literals.len()))
 }
 
 /// Replaces `best` with `candidate` if that is stronger.

@@ -16,6 +16,8 @@
 //! comparisons of the literals anchored there for each position whose bit is set. The answer
 //! is exact: a literal is reported if and only if it occurs.
 
+use crate::prelude::*;
+
 use super::short::ShortLiterals;
 use super::{LiteralSink, table_bits};
 use crate::cost::Cost;

@@ -1,6 +1,8 @@
 //! Up to [`crate::limits::FEW_LITERALS_MAX`] literals, each searched for on its own with a
 //! SIMD substring search, which a long text (a script block) does not slow down.
 
+use crate::prelude::*;
+
 use memchr::memmem::Finder;
 
 use super::LiteralSink;

@@ -12,6 +12,8 @@
 //! set with many literals passes almost every position; [`crate::limits::SHIFT_OR_LITERALS_MAX`]
 //! keeps the buckets small enough that candidates stay rare. The answer is exact.
 
+use crate::prelude::*;
+
 use super::LiteralSink;
 use crate::cost::Cost;
 

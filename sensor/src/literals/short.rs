@@ -7,6 +7,8 @@
 //! whose index is the text itself, whatever their number; a set bit is confirmed by comparing
 //! the literals ending with those bytes. The answer is exact.
 
+use crate::prelude::*;
+
 use super::{LiteralSink, table_bits};
 use crate::cost::Cost;
 

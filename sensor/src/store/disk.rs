@@ -1,6 +1,8 @@
 //! Durable, atomic file writes in the store's directory, and the fault plan tests use to
 //! crash or fail the store at any one of its steps.
 
+use crate::prelude::*;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};

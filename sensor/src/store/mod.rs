@@ -9,6 +9,8 @@
 //!   healthy; a content that the process died on too many times while on probation is
 //!   quarantined and the previous one runs instead: no boot loop.
 
+use crate::prelude::*;
+
 mod disk;
 mod state;
 
@@ -20,8 +22,9 @@ pub use disk::{FaultKind, FaultPlan};
 pub use state::Quarantined;
 
 use crate::error::{LoadError, SensorCode};
-use crate::loader::{LoaderConfig, Sensor};
+use crate::loader::Sensor;
 use crate::program::Ruleset;
+use crate::verify::LoaderConfig;
 use disk::Disk;
 use state::{MAX_STATE_BYTES, STATE_FILE, State, Stored};
 

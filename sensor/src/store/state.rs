@@ -1,6 +1,8 @@
 //! The store's state file (`state.json`, LOADER.md STORE-1): which contents are active and
 //! previous, the sequence high-water mark, probation and quarantine.
 
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 /// The file name of the state in the store's directory.
