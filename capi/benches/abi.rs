@@ -8,6 +8,11 @@
 //!   symbol a C program links);
 //! - `memcpy_event_text`: copying the events' text once, the floor of touching the bytes.
 //!
+//! And what a restart costs with the content store: `store/open` restores the persisted
+//! SigmaHQ content (`dcf_sensor_open_store`: read the state and the file, verify, bind,
+//! compile), against `store/new_and_load`, the same content handed to a new sensor
+//! (`dcf_sensor_new` + `dcf_sensor_load`), measured in the same run.
+//!
 //! `cargo bench -p dcf-capi --bench abi`.
 
 // A benchmark: a broken setup may panic, and measurements are indexed and counted directly.
@@ -323,6 +328,84 @@ fn bench(c: &mut Criterion) {
         dcf::dcf_scratch_free(c_scratch);
         dcf::dcf_sensor_free(c_sensor);
     }
+
+    // The store: persist the content once, confirm it, then time restarts.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-store");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_text = dir.to_str().unwrap().to_string();
+    let open = || {
+        let mut sensor: *mut dcf_sensor = std::ptr::null_mut();
+        let mut report = std::mem::MaybeUninit::<dcf::dcf_start_report>::uninit();
+        // SAFETY: valid config, directory text, outputs on this stack.
+        let result = unsafe {
+            dcf::dcf_sensor_open_store(
+                &config,
+                std::ptr::null(),
+                dir_text.as_ptr(),
+                dir_text.len(),
+                NOW,
+                &mut sensor,
+                report.as_mut_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(result, dcf_result::DCF_OK);
+        // SAFETY: written on DCF_OK.
+        (sensor, unsafe { report.assume_init() })
+    };
+    let (sensor, _) = open();
+    // SAFETY: a live handle and the signed bytes.
+    unsafe {
+        assert_eq!(
+            dcf_sensor_load(
+                sensor,
+                setup.signed.as_ptr(),
+                setup.signed.len(),
+                NOW,
+                std::ptr::null_mut()
+            ),
+            dcf_result::DCF_OK
+        );
+        assert_eq!(
+            dcf::dcf_sensor_confirm_healthy(sensor, std::ptr::null_mut()),
+            dcf_result::DCF_OK
+        );
+        dcf::dcf_sensor_free(sensor);
+    }
+    let mut group = c.benchmark_group("store/sigmahq");
+    group.sample_size(10);
+    group.bench_function("open", |b| {
+        b.iter(|| {
+            let (sensor, report) = open();
+            assert_eq!(report.restored_slot, dcf::DCF_SLOT_ACTIVE);
+            // SAFETY: the handle just made, freed once.
+            unsafe { dcf::dcf_sensor_free(sensor) };
+        })
+    });
+    group.bench_function("new_and_load", |b| {
+        b.iter(|| {
+            let mut sensor: *mut dcf_sensor = std::ptr::null_mut();
+            // SAFETY: valid config and bytes; the handle is freed once.
+            unsafe {
+                assert_eq!(
+                    dcf_sensor_new(&config, &mut sensor, std::ptr::null_mut()),
+                    dcf_result::DCF_OK
+                );
+                assert_eq!(
+                    dcf_sensor_load(
+                        sensor,
+                        setup.signed.as_ptr(),
+                        setup.signed.len(),
+                        NOW,
+                        std::ptr::null_mut()
+                    ),
+                    dcf_result::DCF_OK
+                );
+                dcf::dcf_sensor_free(sensor);
+            }
+        })
+    });
+    group.finish();
 }
 
 criterion_group! {

@@ -70,6 +70,19 @@
 // Bytes of `dcf_status.message`, its terminating NUL included.
 #define DCF_MESSAGE_LEN 256
 
+// `dcf_start_step.slot` and `dcf_start_report.restored_slot`: no content.
+#define DCF_SLOT_NONE 0
+
+// The content that was active before the restart.
+#define DCF_SLOT_ACTIVE 1
+
+// The one before it.
+#define DCF_SLOT_PREVIOUS 2
+
+// `dcf_store_options.flags`: refuse a persisted content that expired while the sensor was
+// off (E3007) instead of running it flagged (LOADER.md STORE-4).
+#define DCF_STORE_REFUSE_EXPIRED 1
+
 // The result of every entry point. The numbers mirror the exit codes of the `dcf` command:
 // 0 accepted, 1 refused, 2 and 3 a caller's mistake, 101 a bug in dcf.
 typedef enum dcf_result {
@@ -222,6 +235,50 @@ typedef struct dcf_content_info {
   size_t content_len;
 } dcf_content_info;
 
+// How the store behaves beyond the sensor's own configuration. Zeroed, it asks for the
+// defaults.
+typedef struct dcf_store_options {
+  // Starts a content may begin on probation before it is quarantined; 0 means 3.
+  uint32_t max_probation_starts;
+  // `DCF_STORE_REFUSE_EXPIRED`, or 0.
+  uint32_t flags;
+  // Evaluations after which a content on probation counts as healthy
+  // (`dcf_sensor_record_evaluations`); 0 means only `dcf_sensor_confirm_healthy` ends it.
+  uint64_t probation_events;
+} dcf_store_options;
+
+// One persisted content tried at start.
+typedef struct dcf_start_step {
+  // `DCF_SLOT_ACTIVE` or `DCF_SLOT_PREVIOUS`.
+  uint32_t slot;
+  // Its sequence, as the store recorded it.
+  uint64_t sequence;
+  // Empty if it is now active, else the code it was refused with (`"E3702"`, `"E3007"`…).
+  char code[8];
+} dcf_start_step;
+
+// What a start restored, for the sensor's health reporting.
+typedef struct dcf_start_report {
+  // `DCF_SLOT_NONE`, `DCF_SLOT_ACTIVE` or `DCF_SLOT_PREVIOUS`: which content runs.
+  uint32_t restored_slot;
+  // Its sequence (0 when none runs).
+  uint64_t restored_sequence;
+  // It expired while the sensor was off and runs flagged.
+  bool expired;
+  // It is on probation: confirm the sensor healthy once it is.
+  bool on_probation;
+  // This start quarantined a content (the process had died on it too often).
+  bool quarantined;
+  // The quarantined content's sequence.
+  uint64_t quarantined_sequence;
+  // The state file could not be read (E3704); the store started empty.
+  bool state_unreadable;
+  // How many of `steps` are filled in (at most 2).
+  size_t step_count;
+  // The contents tried, in order.
+  struct dcf_start_step steps[2];
+} dcf_start_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -340,7 +397,9 @@ void dcf_sensor_free(struct dcf_sensor *sensor);
 
 // Verifies, binds and compiles an update (`format-spec/LOADER.md`, in its order: size,
 // frame, digest, signature, sensor version, channel, times, sequence, structure, binding,
-// budget) and on success makes it the active content with one atomic swap.
+// budget) and on success makes it the active content with one atomic swap. For a sensor
+// opened with `dcf_sensor_open_store`, the update is persisted first (LOADER.md STORE-2,
+// `E3701` a quarantined content, `E3703` nothing could be written) and starts on probation.
 //
 // `now` is the current time, seconds since the Unix epoch. Returns `DCF_OK`, or
 // `DCF_REFUSED` with the `E` code, the byte offset (for format codes) and a message naming
@@ -379,6 +438,51 @@ enum dcf_result dcf_sensor_sequence(const struct dcf_sensor *sensor,
 enum dcf_result dcf_sensor_content(const struct dcf_sensor *sensor,
                                    struct dcf_content_info *out,
                                    struct dcf_status *status);
+
+// Creates a sensor whose updates the content store persists in the directory `dir` (a
+// path of `dir_len` bytes, created if need be), and restores what it persisted, at time
+// `now` (LOADER.md STORE-3 to STORE-5). `config.current_sequence` is the floor of a store
+// that has no state yet; the persisted high-water mark rules once there is one. On
+// `DCF_OK`, `*out` is a sensor to use as any other (`dcf_sensor_load` persists through the
+// store) and, if `report` is not null, `*report` says what runs. `DCF_REFUSED` with `E3703`
+// when the directory cannot be used at all.
+//
+// Thread safety: may be called from any thread; one store directory belongs to one sensor.
+//
+// # Safety
+// As `dcf_sensor_new`, with `dir` holding `dir_len` bytes, `options` null or valid and
+// `report` null or writable.
+enum dcf_result dcf_sensor_open_store(const struct dcf_sensor_config *config,
+                                      const struct dcf_store_options *options,
+                                      const uint8_t *dir,
+                                      size_t dir_len,
+                                      uint64_t now,
+                                      struct dcf_sensor **out,
+                                      struct dcf_start_report *report,
+                                      struct dcf_status *status);
+
+// Ends the active content's probation: the sensor runs well on it (LOADER.md STORE-5).
+// `DCF_INVALID_ARGUMENT` for a sensor without a store; `DCF_REFUSED` with `E3703` if the
+// state could not be written (it is then still on probation).
+//
+// Thread safety: may be called from any thread.
+//
+// # Safety
+// `sensor` is a live handle; `status` is null or writable.
+enum dcf_result dcf_sensor_confirm_healthy(const struct dcf_sensor *sensor,
+                                           struct dcf_status *status);
+
+// Counts `count` evaluations; once `dcf_store_options.probation_events` are reached, ends
+// the active content's probation. `*confirmed` (if not null) says whether it has ended.
+//
+// Thread safety: may be called from any thread.
+//
+// # Safety
+// `sensor` is a live handle; `confirmed` and `status` are null or writable.
+enum dcf_result dcf_sensor_record_evaluations(const struct dcf_sensor *sensor,
+                                              uint64_t count,
+                                              bool *confirmed,
+                                              struct dcf_status *status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -253,7 +253,7 @@ unsafe fn run(
 ) -> Result<(), Failure> {
     scratch.matches.clear();
     let ruleset = sensor
-        .sensor
+        .sensor()
         .evaluate(event, &mut scratch.scratch, &mut scratch.matches)
         .map_err(|e| eval_failure(&e))?;
     if let Some(callback) = on_match {
@@ -411,7 +411,7 @@ pub unsafe extern "C" fn dcf_sensor_evaluate_json(
                     format!("one event per call, the text holds {}", parsed.len()),
                 ));
             };
-            let interface = sensor.sensor.interface();
+            let interface = sensor.sensor().interface();
             let Some(template) =
                 dcf_events::test_events::resolve_template(interface, &event.template)
             else {

@@ -41,6 +41,7 @@ mod evaluate;
 mod keys;
 mod sensor;
 mod status;
+mod store;
 
 pub use check::{dcf_check, dcf_version};
 pub use evaluate::{
@@ -56,3 +57,8 @@ pub use sensor::{
     dcf_sensor_content, dcf_sensor_free, dcf_sensor_load, dcf_sensor_new, dcf_sensor_sequence,
 };
 pub use status::{DCF_MESSAGE_LEN, DCF_NO_OFFSET, dcf_result, dcf_status};
+pub use store::{
+    DCF_SLOT_ACTIVE, DCF_SLOT_NONE, DCF_SLOT_PREVIOUS, DCF_STORE_REFUSE_EXPIRED,
+    dcf_sensor_confirm_healthy, dcf_sensor_open_store, dcf_sensor_record_evaluations,
+    dcf_start_report, dcf_start_step, dcf_store_options,
+};

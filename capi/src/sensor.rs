@@ -1,6 +1,7 @@
 //! The sensor handle: created from a manifest and trusted keys, fed content updates, asked
 //! what it runs.
 
+use ::dcf_sensor::store::ContentStore;
 use ::dcf_sensor::{Channels, LoadError, LoaderConfig, Sensor};
 use dcf_parser::format::DIGEST_LEN;
 use dcf_parser::limits::MAX_FILE_SIZE;
@@ -14,7 +15,52 @@ use crate::status::{Failure, dcf_status};
 /// of threads at once, loads included (they are serialised inside; evaluations running while
 /// a load swaps the content finish on the content they started with).
 pub struct dcf_sensor {
-    pub(crate) sensor: Sensor,
+    slot: Slot,
+}
+
+/// A slot in memory only, or one whose updates the content store persists.
+enum Slot {
+    Memory(Sensor),
+    // Boxed: the store is larger than the sensor it holds, and each handle is one allocation
+    // either way.
+    Stored(Box<ContentStore>),
+}
+
+impl dcf_sensor {
+    pub(crate) fn new(sensor: Sensor) -> Self {
+        dcf_sensor {
+            slot: Slot::Memory(sensor),
+        }
+    }
+
+    pub(crate) fn stored(store: ContentStore) -> Self {
+        dcf_sensor {
+            slot: Slot::Stored(Box::new(store)),
+        }
+    }
+
+    /// The sensor that evaluates, whichever slot holds it.
+    pub(crate) fn sensor(&self) -> &Sensor {
+        match &self.slot {
+            Slot::Memory(sensor) => sensor,
+            Slot::Stored(store) => store.sensor(),
+        }
+    }
+
+    /// The store, for a sensor opened with `dcf_sensor_open_store`.
+    pub(crate) fn store(&self) -> Option<&ContentStore> {
+        match &self.slot {
+            Slot::Memory(_) => None,
+            Slot::Stored(store) => Some(store),
+        }
+    }
+
+    fn load(&self, bytes: &[u8], now: u64) -> Result<(), LoadError> {
+        match &self.slot {
+            Slot::Memory(sensor) => sensor.load(bytes, now).map(drop),
+            Slot::Stored(store) => store.update(bytes, now).map(drop),
+        }
+    }
 }
 
 /// `dcf_sensor_config.flags`: accept content of every channel, one sequence space for all.
@@ -73,7 +119,7 @@ pub struct dcf_content_info {
     pub content_len: usize,
 }
 
-fn load_failure(error: &LoadError) -> Failure {
+pub(crate) fn load_failure(error: &LoadError) -> Failure {
     let offset = match error {
         LoadError::Format(e) => Some(e.offset()),
         LoadError::Sensor { .. } => None,
@@ -110,14 +156,23 @@ pub unsafe extern "C" fn dcf_sensor_new(
                 .checked_mul(32)
                 .ok_or_else(|| Failure::invalid("", "too many trusted keys".into()))?;
             let key_bytes = slice(config.trusted_keys, key_bytes_len, "config.trusted_keys")?;
-            let sensor = build(config, manifest, key_bytes)?;
-            out.write(Box::into_raw(Box::new(dcf_sensor { sensor })));
+            let loader = loader_config(config, manifest, key_bytes)?;
+            let sensor = Sensor::new(loader, config.current_sequence).map_err(|e| Failure {
+                result: crate::status::dcf_result::DCF_INVALID_ARGUMENT,
+                ..load_failure(&e)
+            })?;
+            out.write(Box::into_raw(Box::new(dcf_sensor::new(sensor))));
             Ok(())
         })
     }
 }
 
-fn build(config: &dcf_sensor_config, manifest: &[u8], key_bytes: &[u8]) -> Result<Sensor, Failure> {
+/// The loader configuration `config` describes, its manifest and keys read.
+pub(crate) fn loader_config(
+    config: &dcf_sensor_config,
+    manifest: &[u8],
+    key_bytes: &[u8],
+) -> Result<LoaderConfig, Failure> {
     if config.flags & !(DCF_ANY_CHANNEL | DCF_ALLOW_UNSIGNED) != 0 {
         return Err(Failure::invalid(
             "",
@@ -144,10 +199,7 @@ fn build(config: &dcf_sensor_config, manifest: &[u8], key_bytes: &[u8]) -> Resul
     if config.max_size != 0 {
         loader.max_size = config.max_size.min(MAX_FILE_SIZE);
     }
-    Sensor::new(loader, config.current_sequence).map_err(|e| Failure {
-        result: crate::status::dcf_result::DCF_INVALID_ARGUMENT,
-        ..load_failure(&e)
-    })
+    Ok(loader)
 }
 
 /// Frees a sensor. Null is allowed and does nothing. The handle must not be used again, by
@@ -173,7 +225,9 @@ pub unsafe extern "C" fn dcf_sensor_free(sensor: *mut dcf_sensor) {
 
 /// Verifies, binds and compiles an update (`format-spec/LOADER.md`, in its order: size,
 /// frame, digest, signature, sensor version, channel, times, sequence, structure, binding,
-/// budget) and on success makes it the active content with one atomic swap.
+/// budget) and on success makes it the active content with one atomic swap. For a sensor
+/// opened with `dcf_sensor_open_store`, the update is persisted first (LOADER.md STORE-2,
+/// `E3701` a quarantined content, `E3703` nothing could be written) and starts on probation.
 ///
 /// `now` is the current time, seconds since the Unix epoch. Returns `DCF_OK`, or
 /// `DCF_REFUSED` with the `E` code, the byte offset (for format codes) and a message naming
@@ -197,11 +251,7 @@ pub unsafe extern "C" fn dcf_sensor_load(
         entry(status, || {
             let sensor = reference(sensor, "sensor")?;
             let bytes = slice(bytes, len, "bytes")?;
-            sensor
-                .sensor
-                .load(bytes, now)
-                .map(drop)
-                .map_err(|e| load_failure(&e))
+            sensor.load(bytes, now).map_err(|e| load_failure(&e))
         })
     }
 }
@@ -225,7 +275,7 @@ pub unsafe extern "C" fn dcf_sensor_sequence(
         entry(status, || {
             let out = Output::new(out, "out")?;
             let sensor = reference(sensor, "sensor")?;
-            out.write(sensor.sensor.current_sequence());
+            out.write(sensor.sensor().current_sequence());
             Ok(())
         })
     }
@@ -249,7 +299,7 @@ pub unsafe extern "C" fn dcf_sensor_content(
         entry(status, || {
             let out = Output::new(out, "out")?;
             let sensor = reference(sensor, "sensor")?;
-            let Some(active) = sensor.sensor.active() else {
+            let Some(active) = sensor.sensor().active() else {
                 let code = ::dcf_sensor::SensorCode::NoContent;
                 return Err(Failure::refused(
                     code.as_str(),

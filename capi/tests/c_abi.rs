@@ -661,19 +661,33 @@ fn the_c_suite_passes_under_valgrind_against_the_shared_library() {
         &[],
         &[
             format!("-L{}", libs.display()),
+            // RPATH, not RUNPATH: searched before `LD_LIBRARY_PATH`, which cargo points at
+            // `target/debug`, where an older copy of the library may lie.
+            "-Wl,--disable-new-dtags".into(),
             format!("-Wl,-rpath,{}", libs.display()),
             "-ldcf".into(),
         ],
     );
-    let linked = Command::new("ldd").arg(&exe).output().unwrap();
+    let library_path = libs.display().to_string();
+    let linked = Command::new("ldd")
+        .arg(&exe)
+        .env("LD_LIBRARY_PATH", &library_path)
+        .output()
+        .unwrap();
+    let expected = libs.join("libdcf.so").display().to_string();
     assert!(
-        String::from_utf8_lossy(&linked.stdout).contains("libdcf.so"),
-        "the program is linked against the shared library"
+        String::from_utf8_lossy(&linked.stdout).contains(&expected),
+        "the program is linked against this run's shared library: {}",
+        String::from_utf8_lossy(&linked.stdout)
     );
     if Command::new("valgrind").arg("--version").output().is_err() {
         // `./dev test` installs valgrind; a bare `cargo test` on a machine without it still
         // runs the shared build.
-        run(&[exe.to_str().unwrap()], &fixtures, &[]);
+        run(
+            &[exe.to_str().unwrap()],
+            &fixtures,
+            &[("LD_LIBRARY_PATH", &library_path)],
+        );
         return;
     }
     run(
@@ -686,6 +700,6 @@ fn the_c_suite_passes_under_valgrind_against_the_shared_library() {
             exe.to_str().unwrap(),
         ],
         &fixtures,
-        &[("DCF_TEST_UNDER_VALGRIND", "1")],
+        &[("LD_LIBRARY_PATH", &library_path)],
     );
 }

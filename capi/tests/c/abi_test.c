@@ -535,6 +535,90 @@ static void test_misuse(void) {
     printf("misuse: null handles and pointers, zero lengths, bad manifests and keys\n");
 }
 
+static dcf_sensor *open_store(const char *dir, dcf_start_report *report) {
+    buffer text = fixture("base.toml");
+    buffer key = fixture("trusted.key");
+    dcf_sensor_config config;
+    memset(&config, 0, sizeof config);
+    config.manifest = text.bytes;
+    config.manifest_len = text.len;
+    config.trusted_keys = key.bytes;
+    config.trusted_key_count = 1;
+    config.channel = 1;
+    dcf_sensor *sensor = NULL;
+    dcf_status status;
+    dcf_result r = dcf_sensor_open_store(&config, NULL, (const uint8_t *)dir, strlen(dir), NOW,
+                                         &sensor, report, &status);
+    CHECK(r == DCF_OK, "dcf_sensor_open_store: %d %s", r, status.message);
+    free(text.bytes);
+    free(key.bytes);
+    return sensor;
+}
+
+/* The content store from C: persisted updates, restarts, probation, quarantine, and a
+ * high-water mark that survives a deleted content file (LOADER.md STORE-1 to STORE-7). */
+static void test_store(void) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/store", fixtures);
+    dcf_start_report report;
+    dcf_status status;
+    dcf_sensor *sensor = open_store(dir, &report);
+    CHECK(report.restored_slot == DCF_SLOT_NONE && report.step_count == 0, "a new store");
+    CHECK(load(sensor, "base-5.dcf", NOW, &status) == DCF_OK, "%s", status.message);
+    dcf_sensor_free(sensor); /* stops before it confirmed the content healthy */
+
+    for (int start = 1; start <= 3; start++) {
+        sensor = open_store(dir, &report);
+        CHECK(report.restored_slot == DCF_SLOT_ACTIVE && report.restored_sequence == 5 &&
+                  report.on_probation && !report.quarantined,
+              "start %d on probation", start);
+        dcf_sensor_free(sensor);
+    }
+    sensor = open_store(dir, &report);
+    CHECK(report.quarantined && report.quarantined_sequence == 5, "quarantined at start 4");
+    CHECK(report.restored_slot == DCF_SLOT_NONE && active_sequence(sensor) == 0,
+          "no previous content: nothing runs");
+    dcf_result r = load(sensor, "base-5.dcf", NOW, &status);
+    CHECK(r == DCF_REFUSED && strcmp(status.code, "E3701") == 0, "quarantined: %s",
+          status.code);
+    CHECK(load(sensor, "base-6.dcf", NOW, &status) == DCF_OK, "%s", status.message);
+    CHECK(dcf_sensor_confirm_healthy(sensor, &status) == DCF_OK, "%s", status.message);
+    CHECK(load(sensor, "gen-6.dcf", NOW, &status) == DCF_OK, "sequence 7: %s", status.message);
+    bool confirmed = false;
+    CHECK(dcf_sensor_record_evaluations(sensor, 10, &confirmed, &status) == DCF_OK &&
+              !confirmed,
+          "no probation_events: only an explicit confirmation ends probation");
+    CHECK(dcf_sensor_confirm_healthy(sensor, &status) == DCF_OK, "%s", status.message);
+    dcf_content_info info;
+    CHECK(dcf_sensor_content(sensor, &info, &status) == DCF_OK && info.sequence == 7, "7");
+    dcf_sensor_free(sensor);
+
+    /* The active content's file deleted: E3702, the previous one runs, and 7 stays spent. */
+    char path[4096 + 80];
+    int n = snprintf(path, sizeof path, "%s/content-", dir);
+    for (int i = 0; i < 32; i++) n += snprintf(path + n, sizeof path - (size_t)n, "%02x",
+                                               info.digest[i]);
+    snprintf(path + n, sizeof path - (size_t)n, ".dcf");
+    CHECK(remove(path) == 0, "remove %s", path);
+    sensor = open_store(dir, &report);
+    CHECK(report.step_count == 2 && report.steps[0].slot == DCF_SLOT_ACTIVE &&
+              strcmp(report.steps[0].code, "E3702") == 0 && report.steps[1].code[0] == '\0',
+          "active refused with E3702, previous restored: %s", report.steps[0].code);
+    CHECK(report.restored_slot == DCF_SLOT_PREVIOUS && report.restored_sequence == 6, "6 runs");
+    r = load(sensor, "gen-6.dcf", NOW, &status);
+    CHECK(r == DCF_REFUSED && strcmp(status.code, "E3008") == 0, "7 again: %s", status.code);
+    dcf_sensor_free(sensor);
+
+    /* A sensor without a store has nothing to confirm. */
+    sensor = new_sensor("base.toml", 1, 0, 0);
+    CHECK(dcf_sensor_confirm_healthy(sensor, &status) == DCF_INVALID_ARGUMENT, "no store");
+    CHECK(dcf_sensor_open_store(NULL, NULL, (const uint8_t *)dir, strlen(dir), NOW, &sensor,
+                                NULL, &status) == DCF_NULL_ARGUMENT,
+          "null config");
+    dcf_sensor_free(sensor);
+    printf("store: restored, probation, quarantine (E3701), deleted file (E3702)\n");
+}
+
 enum { READERS = 4, GENERATIONS = 24 };
 
 typedef struct reader {
@@ -626,6 +710,7 @@ int main(int argc, char **argv) {
     test_evaluate();
     test_misuse();
     test_threads();
+    test_store();
     if (failures != 0) {
         fprintf(stderr, "%d C ABI checks failed\n", failures);
         return 1;
