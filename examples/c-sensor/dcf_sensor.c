@@ -2,7 +2,7 @@
  * A small C sensor on libdcf: it watches a directory for content updates and evaluates
  * JSON Lines events read from standard input, printing every match.
  *
- *   dcf_sensor MANIFEST PUBLIC_KEY UPDATES_DIR CHANNEL < events.jsonl
+ *   dcf_sensor MANIFEST PUBLIC_KEY UPDATES_DIR CHANNEL [STORE_DIR] < events.jsonl
  *
  * MANIFEST is what this sensor build supplies (format-spec/MANIFEST.md), PUBLIC_KEY the
  * release key file `dcf keygen` wrote, UPDATES_DIR where signed `.dcf` updates are dropped.
@@ -10,8 +10,10 @@
  * changed since it was last looked at is offered to the loader: a good update replaces the
  * active content, a bad one is refused with its code and the last known good stays active.
  *
- * A real sensor persists dcf_sensor_sequence() across restarts and passes it back as
- * current_sequence, so that anti-rollback survives a reboot; this example starts from 0.
+ * With STORE_DIR the sensor keeps its content in the crash-safe content store there: a
+ * restart runs the last known good content again and keeps the sequence high-water mark, so
+ * an older update stays refused; a content is confirmed healthy after the first event it
+ * evaluated. Without it, the sensor starts empty from sequence 0 every time.
  */
 #include "dcf.h"
 
@@ -106,6 +108,8 @@ static void poll_updates(const dcf_sensor *sensor, const char *dir) {
     free(entries);
 }
 
+static const char *const SLOT[] = {"nothing", "the active content", "the previous content"};
+
 static const char *const SEVERITY[] = {"informational", "low", "medium", "high", "critical"};
 static const char *const ACTION[] = {"log", "detect", "block"};
 
@@ -118,8 +122,9 @@ static void print_match(void *user, const dcf_match *m) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s MANIFEST PUBLIC_KEY UPDATES_DIR CHANNEL < events.jsonl\n",
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr,
+                "usage: %s MANIFEST PUBLIC_KEY UPDATES_DIR CHANNEL [STORE_DIR] < events.jsonl\n",
                 argv[0]);
         return 2;
     }
@@ -144,8 +149,27 @@ int main(int argc, char **argv) {
     config.channel = (uint32_t)strtoul(argv[4], NULL, 10);
     dcf_sensor *sensor = NULL;
     dcf_scratch *scratch = NULL;
-    if (dcf_sensor_new(&config, &sensor, &status) != DCF_OK ||
-        dcf_scratch_new(&scratch, &status) != DCF_OK) {
+    dcf_result made;
+    if (argc == 6) {
+        dcf_start_report report;
+        made = dcf_sensor_open_store(&config, NULL, (const uint8_t *)argv[5], strlen(argv[5]),
+                                     (uint64_t)time(NULL), &sensor, &report, &status);
+        if (made == DCF_OK) {
+            for (size_t i = 0; i < report.step_count; i++)
+                if (report.steps[i].code[0] != '\0')
+                    printf("store: sequence %llu refused at start: %s\n",
+                           (unsigned long long)report.steps[i].sequence, report.steps[i].code);
+            printf("store: restored %s (sequence %llu)%s%s\n", SLOT[report.restored_slot % 3],
+                   (unsigned long long)report.restored_sequence,
+                   report.expired ? ", expired" : "", report.on_probation ? ", on probation" : "");
+            if (report.quarantined)
+                printf("store: quarantined sequence %llu\n",
+                       (unsigned long long)report.quarantined_sequence);
+        }
+    } else {
+        made = dcf_sensor_new(&config, &sensor, &status);
+    }
+    if (made != DCF_OK || dcf_scratch_new(&scratch, &status) != DCF_OK) {
         fprintf(stderr, "%s: %s %s\n", argv[1], status.code, status.message);
         return 2;
     }
@@ -163,6 +187,8 @@ int main(int argc, char **argv) {
                                                 &status);
         if (r == DCF_OK) {
             matched += result.match_count;
+            /* One event evaluated without a crash: good enough for an example. */
+            if (argc == 6) dcf_sensor_confirm_healthy(sensor, NULL);
         } else {
             refused++;
             printf("line %lu: not evaluated: %s\n", number, status.message);

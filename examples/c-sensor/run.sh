@@ -2,14 +2,17 @@
 # Builds the example C sensor against an installed libdcf (found with pkg-config) and runs it
 # on the bundled example: a signed update in the watched directory, the example events on
 # standard input, and a corrupted copy of the update beside it (offered second, in name
-# order), which the sensor refuses while the good one stays active and keeps matching. `./dev test` runs this
+# order), which the sensor refuses while the good one stays active and keeps matching. Then
+# it restarts the sensor on its content store: the content runs again at once, and the same
+# update offered again is refused as a rollback. `./dev test` runs this
 # and compares the output with expected.txt; `./dev run` shows it.
 #   examples/c-sensor/run.sh OUT_DIR [--check]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="$1"
 target="${CARGO_TARGET_DIR:-target}"
-cargo build -q -p dcf-cli --bin dcf -p dcf-capi
+cargo build -q -p dcf-cli --bin dcf
+cargo build -q -p dcf-capi --lib
 rm -rf "$out" && mkdir -p "$out/updates"
 bash capi/install.sh "$out/prefix" "$target/debug" >/dev/null
 export PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig"
@@ -30,8 +33,12 @@ open(sys.argv[2], "wb").write(data)
 PY
 
 cp "$out/corrupted.dcf" "$out/updates/z-corrupted.dcf"
-"$out/dcf_sensor" examples/manifests/sensor-7.12.toml "$out/release.pub" "$out/updates" 291 \
-    <examples/events.jsonl | tee "$out/output.txt"
+sensor=("$out/dcf_sensor" examples/manifests/sensor-7.12.toml "$out/release.pub" "$out/updates" 291 "$out/store")
+"${sensor[@]}" <examples/events.jsonl | tee "$out/output.txt"
+# A restart: the store runs the content again before any update arrives, and the same update
+# offered again is a rollback.
+echo "--- restart" | tee -a "$out/output.txt"
+head -n 3 examples/events.jsonl | "${sensor[@]}" | tee -a "$out/output.txt"
 
 if [ "${2:-}" = "--check" ]; then
     diff -u examples/c-sensor/expected.txt "$out/output.txt"
