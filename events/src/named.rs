@@ -27,12 +27,18 @@ impl FlatEvent {
     }
 
     /// The items of an `EventData`-like element (its `#attributes` are the element's own, not
-    /// data, and are skipped).
+    /// data, and are skipped). Item names are spelled as Sigma rules spell them: without
+    /// their spaces (Windows Defender's `Threat Name` is `ThreatName`, as SigmaHQ's rules and
+    /// pipelines write it).
     pub(crate) fn push_items(&mut self, data: &Json) {
         if let Json::Object(items) = data {
             for (name, value) in items {
                 if name != ATTRIBUTES {
-                    self.push(name, value.clone());
+                    if name.contains(' ') {
+                        self.push(&name.replace(' ', ""), value.clone());
+                    } else {
+                        self.push(name, value.clone());
+                    }
                 }
             }
         }

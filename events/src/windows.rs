@@ -108,8 +108,9 @@ impl WindowsEvent {
     /// The log source this event belongs to, when it can be told from the event itself:
     /// Sysmon events by event id (1 `process_creation`, 3 `network_connection`, 5
     /// `process_termination`, 6 `driver_load`, 7 `image_load`, 8 `create_remote_thread`, 9
-    /// `raw_access_thread`, 10 `process_access`, 11 `file_event`, 12/13/14 `registry_add`,
-    /// `registry_set`, `registry_rename` (their union is `registry_event`), 15
+    /// `raw_access_thread`, 10 `process_access`, 11 `file_event`, 12 `registry_add` (or
+    /// `registry_delete` when its `EventType` is `DeleteKey` or `DeleteValue`), 13
+    /// `registry_set`, 14 `registry_rename` (their union is `registry_event`), 15
     /// `create_stream_hash`, 17/18 `pipe_created`, 19/20/21 `wmi_event`, 22 `dns_query`, 23/26
     /// `file_delete`, 24 `clipboard_capture`, 25 `process_tampering`, 27/28 `file_block`, 29
     /// `file_executable_detected`, 4/16 `sysmon_status`, 255 `sysmon_error`); PowerShell 4103
@@ -140,7 +141,12 @@ impl WindowsEvent {
                 9 => "raw_access_thread",
                 10 => "process_access",
                 11 => "file_event",
-                12 => "registry_add",
+                // SigmaHQ's `tests/thor.yml`: event 12 is a key created (`registry_add`) or a
+                // key or value deleted (`registry_delete`), told apart by `EventType`.
+                12 => match self.flat.get("EventType").and_then(Json::as_str) {
+                    Some("DeleteKey" | "DeleteValue") => "registry_delete",
+                    _ => "registry_add",
+                },
                 13 => "registry_set",
                 14 => "registry_rename",
                 15 => "create_stream_hash",
@@ -181,7 +187,7 @@ impl WindowsEvent {
 impl WindowsEvent {
     /// Every log source this event belongs to, most specific first: what a sensor delivers it
     /// to. [`WindowsEvent::route`]'s log source; for a Sysmon event also the `sysmon` service;
-    /// for a registry add, set or rename also their union `registry_event`; and always the
+    /// for a registry add, delete, set or rename also their union `registry_event`; and always the
     /// product `windows` alone (rules that name only the product apply to all its events).
     pub fn routes(&self) -> Vec<SourceKey> {
         let windows = || "windows".to_string();
@@ -190,7 +196,7 @@ impl WindowsEvent {
             if let SourceKey::Category { category, .. } = &key
                 && matches!(
                     category.as_str(),
-                    "registry_add" | "registry_set" | "registry_rename"
+                    "registry_add" | "registry_delete" | "registry_set" | "registry_rename"
                 )
             {
                 out.push(key.clone());
@@ -367,5 +373,42 @@ mod tests {
             s.route().unwrap().template_name(),
             "windows.service.security"
         );
+    }
+
+    #[test]
+    fn event_data_names_lose_their_spaces_as_sigma_rules_spell_them() {
+        let e = WindowsEvent::from_json(&json!({"Event": {
+            "System": {"EventID": 1116, "Channel": "Microsoft-Windows-Windows Defender/Operational"},
+            "EventData": {"Threat Name": "Trojan:Win32/X", "Process Name": "C:\\a.exe", "Source Name": "Real-Time"}
+        }}))
+        .unwrap();
+        assert_eq!(e.flat.get("ThreatName"), Some(&json!("Trojan:Win32/X")));
+        assert_eq!(e.flat.get("ProcessName"), Some(&json!("C:\\a.exe")));
+        assert_eq!(e.flat.get("SourceName"), Some(&json!("Real-Time")));
+        assert!(e.flat.get("Threat_20Name").is_none());
+    }
+
+    #[test]
+    fn sysmon_event_12_is_routed_by_its_event_type() {
+        let of = |event_type: &str| {
+            let e = WindowsEvent::from_json(&json!({"Event": {
+                "System": {"EventID": 12, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+                "EventData": {"EventType": event_type, "TargetObject": "HKLM\\x"}
+            }}))
+            .unwrap();
+            e.routes()
+                .iter()
+                .map(|k| k.template_name())
+                .collect::<Vec<_>>()
+        };
+        for deleted in ["DeleteKey", "DeleteValue"] {
+            let routes = of(deleted);
+            assert_eq!(routes[0], "windows.registry_delete", "{deleted}");
+            assert!(routes.contains(&"windows.registry_event".to_string()));
+        }
+        let created = of("CreateKey");
+        assert_eq!(created[0], "windows.registry_add");
+        assert!(created.contains(&"windows.registry_event".to_string()));
+        assert!(!created.contains(&"windows.registry_delete".to_string()));
     }
 }

@@ -197,3 +197,74 @@ fn sigmahq_positive_regression_tests() {
         "{passed} regression tests matched exactly, expected at least {MIN_EXACT}"
     );
 }
+
+/// The same events, delivered as a sensor delivers them: each to every template the adapter's
+/// own routing names (`WindowsEvent::routes`), not straight to the rule's. Every case must
+/// match as often as when fed straight to the rule's template: the routing loses no event a
+/// rule was written for.
+#[test]
+fn regression_events_reach_their_rules_through_the_adapters_routing() {
+    let (content, _, manifest) = common::all_rules();
+    let ruleset = common::bound(content, manifest);
+    let mut scratch = Scratch::new();
+    let mut lost = Vec::new();
+    let mut exact = 0;
+    let cases = cases();
+    for case in &cases {
+        let rule = content.rules.iter().find(|r| r.id == case.rule).unwrap();
+        let index = ruleset
+            .rules()
+            .iter()
+            .position(|r| r.id == case.rule)
+            .unwrap() as u32;
+        let own = manifest.template(rule.template).unwrap();
+        let text = std::fs::read_to_string(&case.events).unwrap();
+        let (mut straight, mut routed) = (0, 0);
+        for json in json_stream(&text).unwrap() {
+            let event = WindowsEvent::from_json(&json).unwrap();
+            let mut evaluate = |template: &dcf_sensor::TemplateInterface| {
+                let values = event.flat.project(template);
+                let fields = borrow_values(&values);
+                let mut out = Vec::new();
+                ruleset
+                    .evaluate(
+                        &Event {
+                            template: template.id,
+                            fields: &fields,
+                        },
+                        &mut scratch,
+                        &mut out,
+                    )
+                    .unwrap();
+                out.contains(&index)
+            };
+            if evaluate(own) {
+                straight += 1;
+            }
+            let hit = event
+                .routes()
+                .iter()
+                .filter_map(|key| manifest.template_named(&key.template_name()))
+                .any(&mut evaluate);
+            if hit {
+                routed += 1;
+            }
+        }
+        if routed == straight {
+            exact += 1;
+        } else {
+            lost.push(format!(
+                "{}: rule {} «{}» ({}) matched {routed} events routed, {straight} fed straight",
+                case.info.display(),
+                rule.id,
+                rule.title,
+                own.name
+            ));
+        }
+    }
+    println!(
+        "through the adapter's routing: {exact} of {} cases match as fed straight",
+        cases.len()
+    );
+    assert!(lost.is_empty(), "{}", lost.join("\n"));
+}
