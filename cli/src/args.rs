@@ -167,6 +167,10 @@ pub(crate) struct CompileArgs {
     /// Sigma: fail the run (exit 1) when any rule is skipped.
     #[arg(long)]
     pub(crate) fail_on_skip: bool,
+    /// Sigma: the values of the placeholders `|expand` values name (`%name%`), a YAML
+    /// mapping of names to a value or a list of values.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) placeholders: Option<PathBuf>,
     /// Sensor manifest (file or directory) that maps field names to indexes; repeat for more.
     #[arg(long = "manifest", short = 'm', value_name = "M", action = ArgAction::Append)]
     pub(crate) manifests: Vec<PathBuf>,

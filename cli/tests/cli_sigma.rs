@@ -86,7 +86,7 @@ fn skipped_rules_are_reported_listed_and_fail_only_on_request() {
     let (code, stdout, stderr) = run(&[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.is_empty());
-    assert!(stderr.contains("E5401"), "{stderr}");
+    assert!(stderr.contains("E5406"), "{stderr}");
     assert!(stderr.contains("expand.yml"), "{stderr}");
     assert!(
         stderr.contains("compiled 1 of 2 Sigma rules; 1 skipped"),
@@ -107,7 +107,7 @@ fn skipped_rules_are_reported_listed_and_fail_only_on_request() {
     assert_eq!(doc["compiled"].as_array().map(Vec::len), Some(1));
     assert_eq!(doc["compiled"][0]["title"], "Whoami Execution");
     assert_eq!(doc["compiled"][0]["author"], "dcf tests");
-    assert_eq!(doc["skipped"][0]["code"], "E5401");
+    assert_eq!(doc["skipped"][0]["code"], "E5406");
     assert_eq!(
         doc["skipped"][0]["id"],
         "5b0e0f43-3c2a-4d47-8f0e-6f1c2b7d9a01"
@@ -115,15 +115,33 @@ fn skipped_rules_are_reported_listed_and_fail_only_on_request() {
     assert!(
         doc["skipped"][0]["reason"]
             .as_str()
-            .is_some_and(|r| r.contains("expand")),
+            .is_some_and(|r| r.contains("%Admins%")),
         "{stdout}"
     );
-    assert_eq!(doc["breakdown"]["E5401"], 1);
+    assert_eq!(doc["breakdown"]["E5406"], 1);
 
     let (code, stdout, _) = run(&["--format", "json", "--fail-on-skip"]);
     assert_eq!(code, 1);
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(doc["valid"], false);
+
+    // With the placeholder's values the rule compiles: one criterion per value.
+    let placeholders = dir.join("placeholders.yml");
+    std::fs::write(&placeholders, "Admins: ['alice', 'bob']\n").unwrap();
+    let (code, _, stderr) = run(&["--placeholders", &s(&placeholders), "--fail-on-skip"]);
+    assert_eq!(code, 0, "{stderr}");
+    let bytes = std::fs::read(&out).expect("content written");
+    let view = dcf_parser::parse(&bytes).expect("content parses");
+    assert_eq!(view.rule_count(), 2);
+    assert!(
+        view.strings().iter().any(|t| t == "alice") && view.strings().iter().any(|t| t == "bob"),
+        "the expanded values are in the content"
+    );
+    // A placeholder file that is not a mapping of names to values: E9401, exit 2.
+    std::fs::write(&placeholders, "- alice\n- bob\n").unwrap();
+    let (code, _, stderr) = run(&["--placeholders", &s(&placeholders)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("E9401"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -42,7 +42,7 @@ dcf_parser::code_table! {
         Aggregation = "E5303", "aggregations and timeframes are outside the specification's core", "SIGMA-5";
         /// A search identifier is not a map, a list of maps or a list of values.
         BadSearchIdentifier = "E5304", "search identifier is neither a map, a list of maps nor a list of values", "SIGMA-6";
-        /// A modifier this importer does not implement (`expand`, time modifiers, unknown names).
+        /// A modifier this importer does not implement (time modifiers, unknown names).
         UnsupportedModifier = "E5401", "unsupported modifier", "SIGMA-7";
         /// Modifiers that cannot be combined, or a value of the wrong type for a modifier.
         BadModifierUse = "E5402", "modifier combination or value type not allowed", "SIGMA-7";
@@ -52,6 +52,8 @@ dcf_parser::code_table! {
         WildcardEncoding = "E5404", "encoding modifier applied to a value with wildcards", "SIGMA-7";
         /// A transformed value is not valid UTF-8 text.
         ValueNotText = "E5405", "transformed value is not UTF-8 text", "SIGMA-7";
+        /// An `expand` value names a placeholder the placeholder file gives no value.
+        PlaceholderMissing = "E5406", "placeholder has no value", "SIGMA-7";
         /// The compiled rule breaks a limit of the content format.
         FormatLimit = "E5501", "compiled rule exceeds a limit of the content format", "SIGMA-8";
         /// With the rules before it, the compiled rule takes the content over a targeted

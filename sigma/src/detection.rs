@@ -7,6 +7,7 @@ use dcf_parser::{CompareOp, Match, MatchKind, Node, Operand, Target};
 use crate::codes::Code;
 use crate::condition::{self, Condition, Quantifier, Selector};
 use crate::modifiers::{self, Piece, Utf16};
+use crate::placeholders;
 use crate::yaml::YamlValue;
 
 /// Most values one value may expand into (windash, base64offset).
@@ -51,6 +52,12 @@ pub enum Expr {
 pub trait FieldResolver {
     /// The index, or why the field cannot be read.
     fn resolve(&mut self, sigma_name: &str) -> Result<u16, Failure>;
+
+    /// The values of placeholder `name` for the `expand` modifier, when the import was given
+    /// a placeholder file that defines it (SIGMA-7).
+    fn placeholder(&self, _name: &str) -> Option<Vec<String>> {
+        None
+    }
 }
 
 impl<F: FnMut(&str) -> Result<u16, Failure>> FieldResolver for F {
@@ -255,11 +262,58 @@ fn compile_map(
     for (key, value) in items {
         let mut parts = key.split('|');
         let field = parts.next().unwrap_or("");
-        let mods: Vec<&str> = parts.collect();
+        let mut mods: Vec<&str> = parts.collect();
         let field = if field.is_empty() { None } else { Some(field) };
-        all.push(compile_item(field, &mods, value, fields)?);
+        if mods.contains(&"expand") {
+            // SIGMA-7: placeholders are replaced first; the other modifiers then apply to
+            // every value they stand for, as if the rule had listed them.
+            mods.retain(|m| *m != "expand");
+            let expanded = expand_placeholders(value, fields, key)?;
+            all.push(compile_item(field, &mods, &expanded, fields)?);
+        } else {
+            all.push(compile_item(field, &mods, value, fields)?);
+        }
     }
     Ok(Expr::And(all))
+}
+
+/// The values of an `expand` item with every `%name%` replaced by each of its values.
+fn expand_placeholders(
+    value: &YamlValue,
+    fields: &dyn FieldResolver,
+    key: &str,
+) -> Result<YamlValue, Failure> {
+    let lookup = |name: &str| fields.placeholder(name);
+    let one = |v: &YamlValue, out: &mut Vec<YamlValue>| -> Result<(), Failure> {
+        let YamlValue::Str(text) = v else {
+            out.push(v.clone());
+            return Ok(());
+        };
+        let values = placeholders::expand(text, &lookup, MAX_EXPANSION).map_err(|e| match e {
+            placeholders::ExpandError::Missing(name) => Failure::new(
+                Code::PlaceholderMissing,
+                format!(
+                    "`{key}`: placeholder `%{name}%` has no value (give it in the file passed with --placeholders)"
+                ),
+            ),
+            placeholders::ExpandError::TooMany(limit) => Failure::new(
+                Code::FormatLimit,
+                format!("`{key}`: placeholders expand into more than {limit} values"),
+            ),
+        })?;
+        out.extend(values.into_iter().map(YamlValue::Str));
+        Ok(())
+    };
+    let mut out = Vec::new();
+    match value {
+        YamlValue::Seq(items) => {
+            for item in items {
+                one(item, &mut out)?;
+            }
+        }
+        other => one(other, &mut out)?,
+    }
+    Ok(YamlValue::Seq(out))
 }
 
 /// The modifiers of one field item, parsed.
@@ -351,9 +405,11 @@ fn parse_mods(mods: &[&str]) -> Result<Mods, Failure> {
                 });
             }
             "expand" => {
+                // `compile_map` replaces placeholders before modifiers are parsed; keywords
+                // take no modifiers, so this is a field item's `expand` seen twice.
                 return Err(Failure::new(
-                    Code::UnsupportedModifier,
-                    "unsupported modifier `expand` (placeholders are resolved by a pipeline, outside the specification's core)",
+                    Code::BadModifierUse,
+                    "`expand` given more than once",
                 ));
             }
             "minute" | "hour" | "day" | "week" | "month" | "year" => {

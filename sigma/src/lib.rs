@@ -29,6 +29,9 @@ pub mod detection;
 pub mod logsource;
 pub mod modifiers;
 pub mod pcre;
+pub mod placeholders;
+
+pub use placeholders::Placeholders;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,6 +61,8 @@ pub struct ImportOptions {
     pub created_at: u64,
     /// Validity end (exclusive), seconds since the Unix epoch.
     pub expires_at: u64,
+    /// The values of the placeholders `expand` values name (SIGMA-7); none by default.
+    pub placeholders: Placeholders,
 }
 
 impl Default for ImportOptions {
@@ -67,7 +72,25 @@ impl Default for ImportOptions {
             sequence: 1,
             created_at: 0,
             expires_at: u64::MAX,
+            placeholders: Placeholders::default(),
         }
+    }
+}
+
+/// What the detection compiler asks of a rule's context: its fields' indexes, and the
+/// import's placeholders.
+struct RuleContext<'a, F> {
+    resolve: F,
+    placeholders: &'a Placeholders,
+}
+
+impl<F: FnMut(&str) -> Result<u16, Failure>> detection::FieldResolver for RuleContext<'_, F> {
+    fn resolve(&mut self, sigma_name: &str) -> Result<u16, Failure> {
+        (self.resolve)(sigma_name)
+    }
+
+    fn placeholder(&self, name: &str) -> Option<Vec<String>> {
+        self.placeholders.get(name).map(<[String]>::to_vec)
     }
 }
 
@@ -406,6 +429,7 @@ pub fn compile_rule(
     text: &str,
     relative: &str,
     targets: &Targets<'_>,
+    placeholders: &Placeholders,
 ) -> Result<RuleOutput, (Option<String>, Option<String>, Failure)> {
     let docs =
         yaml::parse_documents(text).map_err(|e| (None, None, Failure::new(Code::YamlSyntax, e)))?;
@@ -484,7 +508,10 @@ pub fn compile_rule(
     };
     let source = LogSource::from_yaml(doc.get("logsource"));
     let template = targets.template_for(&source).map_err(&fail)?;
-    let mut resolver = |name: &str| targets.field(template, name, &source);
+    let mut resolver = RuleContext {
+        resolve: |name: &str| targets.field(template, name, &source),
+        placeholders,
+    };
     let expr = detection::compile_detection(detection, &mut resolver).map_err(&fail)?;
     let mut expression: Vec<Node<Vec<String>>> = Vec::new();
     detection::to_postfix(expr, &mut expression);
@@ -579,7 +606,7 @@ pub fn compile_sources(
             ));
             continue;
         };
-        let output = match compile_rule(text, &source.relative, &targets) {
+        let output = match compile_rule(text, &source.relative, &targets, &options.placeholders) {
             Ok(o) => o,
             Err((id, title, f)) => {
                 report.skipped.push(skip(id, title, f));

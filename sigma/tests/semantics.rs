@@ -41,6 +41,15 @@ fn rule(detection: &str) -> String {
 
 /// Compiles one rule and evaluates it on each event; `Err` carries the skip code and reason.
 fn run(detection: &str, events: &[serde_json::Value]) -> Result<Vec<bool>, (Code, String)> {
+    run_with(detection, events, &ImportOptions::default())
+}
+
+/// [`run`] with import options (placeholders).
+fn run_with(
+    detection: &str,
+    events: &[serde_json::Value],
+    options: &ImportOptions,
+) -> Result<Vec<bool>, (Code, String)> {
     let manifest = dcf_validator::manifest::from_toml(MANIFEST).unwrap();
     let (content, report) = compile_sources(
         &[Source {
@@ -49,7 +58,7 @@ fn run(detection: &str, events: &[serde_json::Value]) -> Result<Vec<bool>, (Code
             text: Some(rule(detection)),
         }],
         std::slice::from_ref(&manifest),
-        &ImportOptions::default(),
+        options,
     )
     .unwrap();
     if let Some(s) = report.skipped.first() {
@@ -283,9 +292,9 @@ fn refused_rules_carry_codes() {
         "field `Foo` is not supplied by any targeted sensor for log source windows/process_creation"
     );
     let (c, reason) = code("    sel:\n        User|expand: '%Admins%'\n    condition: sel\n");
-    assert_eq!(c, Code::UnsupportedModifier);
+    assert_eq!(c, Code::PlaceholderMissing);
     assert!(
-        reason.starts_with("unsupported modifier `expand`"),
+        reason.contains("placeholder `%Admins%` has no value"),
         "{reason}"
     );
     assert_eq!(
@@ -308,6 +317,49 @@ fn refused_rules_carry_codes() {
         code("    sel:\n        User|exists: 'yes please'\n    condition: sel\n").0,
         Code::BadModifierUse
     );
+}
+
+/// SIGMA-7, `expand`: each `%name%` stands for each of its values from the placeholder file,
+/// the other modifiers then apply to each; a placeholder without a value is E5406.
+#[test]
+fn expand_takes_its_values_from_the_placeholders() {
+    let options = ImportOptions {
+        placeholders: dcf_sigma::Placeholders::parse(
+            "Admins:\n  - CORP\\alice\n  - CORP\\bob\nTools: ['psexec', 'paexec']\n",
+        )
+        .unwrap(),
+        ..ImportOptions::default()
+    };
+    let events = [
+        json!({"User": "CORP\\alice", "CommandLine": "x"}),
+        json!({"User": "corp\\BOB", "CommandLine": "run paexec.exe now"}),
+        json!({"User": "CORP\\carol", "CommandLine": "psexec"}),
+    ];
+    assert_eq!(
+        run_with(
+            "    sel:\n        User|expand: '%Admins%'\n    condition: sel\n",
+            &events,
+            &options
+        )
+        .unwrap(),
+        [true, true, false]
+    );
+    assert_eq!(
+        run_with(
+            "    sel:\n        CommandLine|contains|expand: '%Tools%.exe'\n    condition: sel\n",
+            &events,
+            &options
+        )
+        .unwrap(),
+        [false, true, false]
+    );
+    let (c, reason) = run_with(
+        "    sel:\n        User|expand: '%Guests%'\n    condition: sel\n",
+        &events,
+        &options,
+    )
+    .unwrap_err();
+    assert_eq!(c, Code::PlaceholderMissing, "{reason}");
 }
 
 /// SIGMA-8, E5502: rules that each fit a sensor's cost budget alone but not together are

@@ -178,6 +178,8 @@ dcf_parser::code_table! {
         KeyExists = "E9202", "refusing to overwrite an existing key file", "CLI-10", Severity::Error;
         /// A line of an events file is not a valid event for the targeted sensors.
         EventSyntax = "E9301", "events file line is not a valid event", "CLI-11", Severity::Error;
+        /// A `--placeholders` file is not a YAML mapping of names to values.
+        PlaceholderFile = "E9401", "placeholder file is malformed", "CLI-13", Severity::Error;
     }
     /// The id of the spec rule the code enforces, e.g. `"VAL-IFC-3"`.
     pub const fn rule(self) -> &'static str;

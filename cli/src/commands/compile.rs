@@ -1,6 +1,7 @@
 //! `dcf compile`: rule sources and manifests into one canonical binary content. dcf's own
 //! YAML/JSON sources are compiled here; `--from sigma` goes to [`super::compile_sigma`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use dcf_validator::source::{self, HeaderOverrides};
@@ -23,16 +24,24 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Outcome {
         SourceLanguage::Dcf => SOURCE_EXTENSIONS,
         SourceLanguage::Sigma => compile_sigma::RULE_EXTENSIONS,
     };
+    let placeholder_file: Vec<PathBuf> = args.placeholders.iter().cloned().collect();
     refuse_output(
         ctx,
         &args.output,
-        &[(&args.sources, extensions), (&args.manifests, &["toml"])],
+        &[
+            (&args.sources, extensions),
+            (&args.manifests, &["toml"]),
+            (&placeholder_file, &["yml", "yaml"]),
+        ],
     )?;
     if args.from == SourceLanguage::Sigma {
         return compile_sigma::run(ctx, args);
     }
     if args.fail_on_skip {
         return Err(usage("--fail-on-skip applies to --from sigma only"));
+    }
+    if args.placeholders.is_some() {
+        return Err(usage("--placeholders applies to --from sigma only"));
     }
     let fleet = if args.manifests.is_empty() {
         Vec::new()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dcf_parser::RuleId;
-use dcf_sigma::{ImportError, ImportOptions, ImportReport, Source};
+use dcf_sigma::{ImportError, ImportOptions, ImportReport, Placeholders, Source};
 use serde_json::{Value, json};
 
 use dcf_validator::limits::MAX_SOURCE_SIZE;
@@ -140,11 +140,16 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Outcome {
             format_rfc3339(created)
         )));
     }
+    let placeholders = match &args.placeholders {
+        None => Placeholders::default(),
+        Some(path) => read_placeholders(path)?,
+    };
     let options = ImportOptions {
         channel: args.channel.unwrap_or(0),
         sequence: args.sequence.unwrap_or(created),
         created_at: created,
         expires_at: expires,
+        placeholders,
     };
     let output = args.output.as_path();
     let sources = read_rules(ctx, &args.sources)?;
@@ -239,6 +244,31 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Outcome {
 }
 
 /// Usage problems of flags that only the `dcf` source language has.
+/// The placeholder file (DIAGNOSTICS.md CLI-13): read bounded, refused whole with E9401.
+fn read_placeholders(path: &Path) -> Result<Placeholders, Vec<FileReport>> {
+    let bytes = read_bounded(path, MAX_SOURCE_SIZE).map_err(|e| {
+        vec![FileReport::plain(
+            display(path),
+            vec![e.diagnostic("the placeholder file")],
+        )]
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        vec![FileReport::plain(
+            display(path),
+            vec![Diagnostic::new(
+                Code::PlaceholderFile,
+                "the placeholder file is not UTF-8",
+            )],
+        )]
+    })?;
+    Placeholders::parse(&text).map_err(|e| {
+        vec![FileReport::plain(
+            display(path),
+            vec![Diagnostic::new(Code::PlaceholderFile, e)],
+        )]
+    })
+}
+
 fn reject_dcf_only_flags(flags: &[(&str, bool)]) -> Result<(), Stop> {
     match flags.iter().find(|(_, given)| *given) {
         Some((name, _)) => Err(usage(format_args!(
