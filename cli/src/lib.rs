@@ -84,7 +84,8 @@ fn context(cli: &Cli) -> Ctx {
         | Command::Decompile(_)
         | Command::Keygen(_)
         | Command::Sign(_)
-        | Command::Verify(_) => Format::Human,
+        | Command::Verify(_)
+        | Command::Scan(_) => Format::Human,
     };
     Ctx {
         style: Style {
@@ -108,6 +109,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Outcome {
         Command::Keygen(a) => commands::keygen::run(ctx, a),
         Command::Sign(a) => commands::sign::run(ctx, a),
         Command::Verify(a) => commands::verify::run(ctx, a),
+        Command::Scan(a) => commands::scan::run(ctx, a),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod compile_sigma;
 pub mod decompile;
 pub mod inspect;
 pub mod keygen;
+pub mod scan;
 pub mod sign;
 pub mod test;
 pub mod validate;
