@@ -425,3 +425,38 @@ fn a_content_over_the_sensors_budget_is_refused() {
     let s = sensor_with(Budget::default());
     s.load(&with_regex(r"\ba[ab]{400}c"), NOW).unwrap();
 }
+
+/// CORE-1: the `Verifier` alone (what a kernel driver embeds without `std`) runs the loader's
+/// checks, the sequence against the one the caller passes.
+#[test]
+fn the_verifier_alone_runs_the_loaders_checks() {
+    let verifier = dcf_sensor::Verifier::new(config(
+        interface_of(&base(), v(7, 11)),
+        base().header.channel,
+    ))
+    .unwrap();
+    let good = with_sequence(base(), 6);
+    let ruleset = verifier.verify_update(&good, NOW, 5).unwrap();
+    assert_eq!(ruleset.sequence(), 6);
+    assert_eq!(
+        verifier.verify_update(&good, NOW, 6).unwrap_err().code(),
+        "E3008"
+    );
+    let mut bad_signature = good.clone();
+    let last = bad_signature.len() - 1;
+    bad_signature[last] ^= 0x01;
+    assert_eq!(
+        verifier
+            .verify_update(&bad_signature, NOW, 0)
+            .unwrap_err()
+            .code(),
+        "E3003"
+    );
+    assert_eq!(
+        verifier
+            .verify_update(&good, base().header.expires_at, 0)
+            .unwrap_err()
+            .code(),
+        "E3007"
+    );
+}
