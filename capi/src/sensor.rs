@@ -150,13 +150,7 @@ pub unsafe extern "C" fn dcf_sensor_new(
         entry(status, || {
             let out = Output::new(out, "out")?;
             let config = reference(config, "config")?;
-            let manifest = slice(config.manifest, config.manifest_len, "config.manifest")?;
-            let key_bytes_len = config
-                .trusted_key_count
-                .checked_mul(32)
-                .ok_or_else(|| Failure::invalid("", "too many trusted keys".into()))?;
-            let key_bytes = slice(config.trusted_keys, key_bytes_len, "config.trusted_keys")?;
-            let loader = loader_config(config, manifest, key_bytes)?;
+            let loader = loader_config(config)?;
             let sensor = Sensor::new(loader, config.current_sequence).map_err(|e| Failure {
                 result: crate::status::dcf_result::DCF_INVALID_ARGUMENT,
                 ..load_failure(&e)
@@ -167,12 +161,20 @@ pub unsafe extern "C" fn dcf_sensor_new(
     }
 }
 
-/// The loader configuration `config` describes, its manifest and keys read.
-pub(crate) fn loader_config(
-    config: &dcf_sensor_config,
-    manifest: &[u8],
-    key_bytes: &[u8],
-) -> Result<LoaderConfig, Failure> {
+/// The loader configuration `config` describes, its manifest and keys read: what
+/// `dcf_sensor_new` and `dcf_sensor_open_store` both make a sensor from.
+///
+/// # Safety
+/// `config`'s pointers hold the lengths it states.
+pub(crate) unsafe fn loader_config(config: &dcf_sensor_config) -> Result<LoaderConfig, Failure> {
+    // SAFETY: forwarded from this function's contract.
+    let manifest = unsafe { slice(config.manifest, config.manifest_len, "config.manifest")? };
+    let key_bytes_len = config
+        .trusted_key_count
+        .checked_mul(32)
+        .ok_or_else(|| Failure::invalid("", "too many trusted keys".into()))?;
+    // SAFETY: as above.
+    let key_bytes = unsafe { slice(config.trusted_keys, key_bytes_len, "config.trusted_keys")? };
     if config.flags & !(DCF_ANY_CHANNEL | DCF_ALLOW_UNSIGNED) != 0 {
         return Err(Failure::invalid(
             "",

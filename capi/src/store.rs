@@ -171,13 +171,7 @@ pub unsafe extern "C" fn dcf_sensor_open_store(
             if dir.is_empty() {
                 return Err(Failure::invalid("", "the directory is empty".into()));
             }
-            let manifest = slice(config.manifest, config.manifest_len, "config.manifest")?;
-            let key_bytes_len = config
-                .trusted_key_count
-                .checked_mul(32)
-                .ok_or_else(|| Failure::invalid("", "too many trusted keys".into()))?;
-            let key_bytes = slice(config.trusted_keys, key_bytes_len, "config.trusted_keys")?;
-            let mut store_config = StoreConfig::new(loader_config(config, manifest, key_bytes)?);
+            let mut store_config = StoreConfig::new(loader_config(config)?);
             store_config.initial_sequence = config.current_sequence;
             if options.max_probation_starts != 0 {
                 store_config.max_probation_starts = options.max_probation_starts;

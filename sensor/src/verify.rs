@@ -207,6 +207,7 @@ impl Verifier {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as key ids and digests are written in messages and the store's state.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -24,7 +24,7 @@ pub use state::Quarantined;
 use crate::error::{LoadError, SensorCode};
 use crate::loader::Sensor;
 use crate::program::Ruleset;
-use crate::verify::LoaderConfig;
+use crate::verify::{LoaderConfig, hex};
 use disk::Disk;
 use state::{MAX_STATE_BYTES, STATE_FILE, State, Stored};
 
@@ -125,10 +125,6 @@ pub struct ContentStore {
     config: StoreConfig,
     state: Mutex<State>,
     evaluations: AtomicU64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn store_error(code: SensorCode, detail: String) -> LoadError {
