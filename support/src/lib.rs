@@ -7,6 +7,7 @@
 //! - [`table_rows`]: the rows of the Markdown tables the spec agreement tests compare with
 //!   the code.
 //!
+//! - [`StaticServer`]: a loopback HTTP server of a directory, for the updater's network tests;
 //! - [`CountingAllocator`]: the one counting global allocator (allocations, bytes in use and
 //!   their peak, and a thread's own allocations) behind every heap measurement;
 //! - [`content::bound`] (feature `content`): a content encoded, parsed and bound as a sensor
@@ -23,8 +24,10 @@
 use std::path::{Path, PathBuf};
 
 mod counting_alloc;
+mod serve;
 
 pub use counting_alloc::{CountingAllocator, HeapUse};
+pub use serve::StaticServer;
 
 #[cfg(feature = "content")]
 pub mod content;
