@@ -120,9 +120,9 @@ impl HealthReport {
         Ok(())
     }
 
-    /// The report as its file holds it.
+    /// The report as its file holds it (one line of JSON).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 

@@ -12,7 +12,8 @@
 //!   their peak, and a thread's own allocations) behind every heap measurement;
 //! - [`content::bound`] (feature `content`): a content encoded, parsed and bound as a sensor
 //!   runs it;
-//! - [`corpus`] (feature `corpus`): the semantic corpus's time, fleet and keys.
+//! - [`corpus`] (feature `corpus`): the semantic corpus's time, fleet and keys;
+//! - [`example`] (feature `example`): the bundled example compiled and signed as any sequence.
 //!
 //! Without features it depends on nothing, so any crate of the workspace, the parser and the
 //! sensor included, can use it as a dev-dependency.
@@ -33,6 +34,8 @@ pub use serve::StaticServer;
 pub mod content;
 #[cfg(feature = "corpus")]
 pub mod corpus;
+#[cfg(feature = "example")]
+pub mod example;
 
 /// xorshift64* (Marsaglia's xorshift with a multiplicative output scrambler, Vigna 2016):
 /// deterministic and dependency-free, so a seeded test draws the same numbers in every run

@@ -1,6 +1,7 @@
 //! [`StaticServer`]: a loopback HTTP/1.1 server of a directory's files, for the network tests
-//! of the updater (TUF repositories are trees of static files). It serves `GET` only, closes
-//! every connection after one response, and stops when dropped.
+//! of the updater (TUF repositories are trees of static files). It serves `GET` only, keeps
+//! a connection open for further requests (a thread per connection, which ends when the
+//! client closes it or leaves it idle for 30 s), and stops accepting when dropped.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -12,6 +13,11 @@ use std::time::Duration;
 
 /// Bytes of a request head the server reads before it gives up on a request.
 const MAX_HEAD: u64 = 16 * 1024;
+
+/// How long a connection may stay idle before the server closes it: longer than any client
+/// of the tests keeps an idle connection (the updater's pool: 10 s), so that a client never
+/// sends a request on a connection the server is closing.
+const IDLE: Duration = Duration::from_secs(30);
 
 /// A server of `root`'s files on 127.0.0.1, on a port the system picks.
 pub struct StaticServer {
@@ -36,10 +42,9 @@ impl StaticServer {
                     break;
                 }
                 if let Ok(stream) = stream {
-                    requests2.fetch_add(1, Ordering::Relaxed);
-                    // A client that misbehaves costs at most the timeouts; the next one is
-                    // served regardless.
-                    let _ = serve_one(stream, &root);
+                    let (root, requests) = (root.clone(), requests2.clone());
+                    // A client that misbehaves costs its own thread at most the timeouts.
+                    std::thread::spawn(move || serve_connection(stream, &root, &requests));
                 }
             }
         });
@@ -73,37 +78,59 @@ impl Drop for StaticServer {
     }
 }
 
-fn serve_one(stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?.take(MAX_HEAD));
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    // Drain the head up to its blank line.
-    let mut header = String::new();
-    while reader.read_line(&mut header)? > 2 {
-        header.clear();
+fn serve_connection(stream: TcpStream, root: &Path, requests: &AtomicU64) {
+    let setup = stream
+        .set_nodelay(true)
+        .and_then(|()| stream.set_read_timeout(Some(IDLE)))
+        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))));
+    let Ok(read_half) = stream.try_clone().map(BufReader::new) else {
+        return;
+    };
+    if setup.is_err() {
+        return;
     }
-    let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut reader = read_half;
     let mut out = stream;
-    let file = (method == "GET").then(|| resolve(root, target)).flatten();
-    match file.and_then(|p| std::fs::read(p).ok()) {
-        Some(body) => {
-            write!(
-                out,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            out.write_all(&body)?;
+    loop {
+        let mut head = String::new();
+        let mut limited = (&mut reader).take(MAX_HEAD);
+        // The request line, then headers up to the blank line.
+        match limited.read_line(&mut head) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
-        None => {
-            out.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            )?;
+        let mut close = false;
+        loop {
+            let mut header = String::new();
+            match limited.read_line(&mut header) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if header.trim().is_empty() => break,
+                Ok(_) => close |= header.to_ascii_lowercase().starts_with("connection: close"),
+            }
+        }
+        requests.fetch_add(1, Ordering::Relaxed);
+        let mut parts = head.split_whitespace();
+        let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let file = (method == "GET").then(|| resolve(root, target)).flatten();
+        let body = file.and_then(|p| std::fs::read(p).ok());
+        let status = if body.is_some() {
+            "200 OK"
+        } else {
+            "404 Not Found"
+        };
+        let body = body.unwrap_or_default();
+        // Head and body in one write: two small writes would wait on the client's delayed
+        // acknowledgement.
+        let mut response = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(&body);
+        if out.write_all(&response).and_then(|()| out.flush()).is_err() || close {
+            return;
         }
     }
-    out.flush()
 }
 
 /// The file a request target names under `root`, if it stays under it.

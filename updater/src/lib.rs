@@ -14,8 +14,10 @@
 
 mod error;
 pub mod health;
+mod transport;
 mod updater;
 
 pub use error::UpdateError;
 pub use health::Health;
+pub use transport::PooledTransport;
 pub use updater::{Outcome, Slot, Updater, UpdaterConfig};

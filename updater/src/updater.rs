@@ -12,11 +12,13 @@ use dcf_parser::Frame;
 use dcf_rollout::{Admission, RolloutCode, SensorPlace, TargetMeta, admission, choose, position};
 use dcf_sensor::store::ContentStore;
 use dcf_sensor::{LoadError, Ruleset, Sensor};
-use tough::{DefaultTransport, HttpTransportBuilder, IntoVec as _, RepositoryLoader, TargetName};
+use jiff::Timestamp;
+use tough::{IntoVec as _, Repository, RepositoryLoader, TargetName, Transport as _};
 use url::Url;
 
 use crate::error::{Stage, UpdateError, from_tough};
 use crate::health::Health;
+use crate::transport::PooledTransport;
 
 /// What an updater needs to know.
 #[derive(Clone, Debug)]
@@ -36,8 +38,6 @@ pub struct UpdaterConfig {
     pub channel: u32,
     /// The largest content fetched, whatever the metadata says (default: the format's limit).
     pub max_content_size: u64,
-    /// HTTP attempts per file (default 3).
-    pub http_tries: u32,
     /// HTTP timeout per request (default 30 s).
     pub http_timeout: Duration,
 }
@@ -60,7 +60,6 @@ impl UpdaterConfig {
             device_id: device_id.to_string(),
             channel,
             max_content_size: dcf_parser::limits::MAX_FILE_SIZE as u64,
-            http_tries: 3,
             http_timeout: Duration::from_secs(30),
         }
     }
@@ -129,27 +128,49 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Updater {
     config: UpdaterConfig,
-    transport: DefaultTransport,
+    transport: PooledTransport,
     refused: HashSet<String>,
+    verified: Option<Verified>,
 }
 
+/// The repository as last verified, and what it was verified with.
+#[derive(Debug)]
+struct Verified {
+    /// The `signed` part of the timestamp metadata (a JSON value: maps compare by key).
+    timestamp: serde_json::Value,
+    /// The earliest expiry of its metadata.
+    expires: Timestamp,
+    repository: Repository,
+}
+
+/// Bytes of timestamp metadata the quick check reads (`tough`'s own default limit).
+const MAX_TIMESTAMP_SIZE: usize = 1024 * 1024;
+
 impl Updater {
-    /// An updater; creates its datastore directory.
+    /// An updater with a transport of its own; creates its datastore directory.
     pub fn new(config: UpdaterConfig) -> Result<Updater, UpdateError> {
+        let transport = PooledTransport::new(config.http_timeout)
+            .map_err(|e| UpdateError::new(RolloutCode::Unreachable, e))?;
+        Updater::with_transport(config, transport)
+    }
+
+    /// An updater that fetches through `transport` (many updaters in one process share one
+    /// client this way); creates its datastore directory.
+    pub fn with_transport(
+        config: UpdaterConfig,
+        transport: PooledTransport,
+    ) -> Result<Updater, UpdateError> {
         std::fs::create_dir_all(&config.datastore).map_err(|e| {
             UpdateError::new(
                 RolloutCode::MetadataInvalid,
                 format!("datastore {}: {e}", config.datastore.display()),
             )
         })?;
-        let http = HttpTransportBuilder::new()
-            .tries(config.http_tries)
-            .timeout(config.http_timeout)
-            .connect_timeout(config.http_timeout);
         Ok(Updater {
-            transport: DefaultTransport::new_with_http_settings(http),
+            transport,
             config,
             refused: HashSet::new(),
+            verified: None,
         })
     }
 
@@ -171,17 +192,8 @@ impl Updater {
         health: &mut Health,
         now: u64,
     ) -> Result<Outcome, UpdateError> {
+        let repo = self.repository().await?;
         let c = &self.config;
-        let repo = RepositoryLoader::new(
-            &c.trusted_root,
-            c.metadata_url.clone(),
-            c.targets_url.clone(),
-        )
-        .transport(self.transport.clone())
-        .datastore(c.datastore.clone())
-        .load()
-        .await
-        .map_err(|e| from_tough(&e, Stage::Metadata))?;
         let mut metas: Vec<(TargetName, u64, TargetMeta)> = Vec::new();
         let mut malformed: Option<UpdateError> = None;
         for (name, target) in repo.all_targets() {
@@ -276,6 +288,71 @@ impl Updater {
                 })
             }
         }
+    }
+
+    /// The verified repository: the one verified last if the repository's timestamp
+    /// metadata is still the one it was verified with (the timestamp role exists so that a
+    /// client can tell cheaply that nothing changed) and nothing it holds has expired; else
+    /// a full TUF update of the metadata through `tough`.
+    async fn repository(&mut self) -> Result<Repository, UpdateError> {
+        if let Some(v) = &self.verified
+            && let Some(fresh) = self.fetch_timestamp().await
+            && fresh == v.timestamp
+        {
+            if Timestamp::now() >= v.expires {
+                return Err(UpdateError::new(
+                    RolloutCode::MetadataExpired,
+                    format!("the repository's metadata expired at {}", v.expires),
+                ));
+            }
+            return Ok(v.repository.clone());
+        }
+        let c = &self.config;
+        let repository = RepositoryLoader::new(
+            &c.trusted_root,
+            c.metadata_url.clone(),
+            c.targets_url.clone(),
+        )
+        .transport(self.transport.clone())
+        .datastore(c.datastore.clone())
+        .load()
+        .await
+        .map_err(|e| from_tough(&e, Stage::Metadata))?;
+        let expires = [
+            repository.root().signed.expires,
+            repository.timestamp().signed.expires,
+            repository.snapshot().signed.expires,
+            repository.targets().signed.expires,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or_else(Timestamp::now);
+        self.verified = serde_json::to_value(&repository.timestamp().signed)
+            .ok()
+            .map(|timestamp| Verified {
+                timestamp,
+                expires,
+                repository: repository.clone(),
+            });
+        Ok(repository)
+    }
+
+    /// The `signed` part of the repository's timestamp metadata as it is served now, if it
+    /// can be fetched and read (anything else sends the cycle down the full path, which
+    /// reports it).
+    async fn fetch_timestamp(&self) -> Option<serde_json::Value> {
+        let url = self.config.metadata_url.join("timestamp.json").ok()?;
+        let stream = self.transport.fetch(url).await.ok()?;
+        let mut bytes = Vec::new();
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            bytes.extend_from_slice(&chunk.ok()?);
+            if bytes.len() > MAX_TIMESTAMP_SIZE {
+                return None;
+            }
+        }
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        Some(value.get_mut("signed")?.take())
     }
 
     /// [`Updater::check`] on a runtime of its own, for callers that are not async.

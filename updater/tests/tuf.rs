@@ -358,3 +358,49 @@ fn an_unreachable_repository_is_reported() {
     );
     refused(&mut up, &sensor, 0, "E6107");
 }
+
+#[test]
+fn malformed_metadata_is_refused() {
+    let paths = new_repo("malformed");
+    publish(&paths, &example(1));
+    std::fs::write(
+        paths.metadata().join("timestamp.json"),
+        b"{ \"signed\": 7 }",
+    )
+    .unwrap();
+    let sensor = sensor("7.12");
+    refused(
+        &mut local_updater(&paths, &scratch("malformed-state"), "s"),
+        &sensor,
+        0,
+        "E6108",
+    );
+}
+
+#[test]
+fn a_target_whose_dcf_metadata_is_malformed_is_not_taken() {
+    let paths = new_repo("bad-custom");
+    let (name, mut meta) = rollout::publish(
+        &paths,
+        &example(1),
+        Plan::immediate(NOW),
+        NOW,
+        &Expiries::default(),
+    )
+    .unwrap();
+    // A plan no sensor can follow (no waves), signed into the metadata.
+    meta.plan.waves.clear();
+    repo::publish(
+        &paths,
+        &[Change::Update { name, meta }],
+        &Expiries::default(),
+    )
+    .unwrap();
+    let sensor = sensor("7.12");
+    refused(
+        &mut local_updater(&paths, &scratch("bad-custom-state"), "s"),
+        &sensor,
+        0,
+        "E6109",
+    );
+}

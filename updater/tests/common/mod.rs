@@ -4,88 +4,35 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::path::{Path, PathBuf};
 
-use dcf_parser::Content;
 use dcf_rollout::repo::{Expiries, RepoPaths};
-use dcf_sensor::{Channels, LoaderConfig, Sensor, SensorInterface};
-use dcf_test_support::repo_root;
+use dcf_sensor::{Channels, LoaderConfig, Sensor};
 use dcf_updater::{Updater, UpdaterConfig};
-use dcf_validator::source::{self, HeaderOverrides};
-use ed25519_dalek::SigningKey;
 use url::Url;
 
-/// The channel of every test content.
-pub const CHANNEL: u32 = 291;
-/// The tests' clock (2026-12-01), inside every content's validity.
-pub const NOW: u64 = 1_796_083_200;
+pub use dcf_test_support::example::{CHANNEL, NOW, compile, example, manifest, release_key, sign};
 
-/// The release key that signs dcf content (fixed seed: tests only).
-pub fn release_key() -> SigningKey {
-    SigningKey::from_bytes(&[0x5a; 32])
+/// Integration tests have cargo's scratch space.
+#[cfg(test)]
+fn scratch_base() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// A directory of its own under cargo's scratch space, empty.
+/// The examples (which cargo gives no scratch space) use one of the system's, per process.
+#[cfg(not(test))]
+fn scratch_base() -> PathBuf {
+    std::env::temp_dir().join(format!("dcf-{}", std::process::id()))
+}
+
+/// A directory of its own under the scratch space, empty.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("updater")
-        .join(name);
+    let dir = scratch_base().join("updater").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The example manifest of sensor build `7.11` or `7.12`.
-pub fn manifest(build: &str) -> SensorInterface {
-    let path = repo_root().join(format!("examples/manifests/sensor-{build}.toml"));
-    dcf_validator::manifest::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The example rules (`examples/rules/*.yaml`) plus `extra` YAML sources, compiled as
-/// `sequence` against the manifests of `checked` builds, for sensors `7.11.0` to `7.12.65535`.
-pub fn compile(sequence: u64, extra: &[&str], checked: &[&str]) -> Content {
-    let dir = repo_root().join("examples/rules");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    let mut sources = Vec::new();
-    for p in names {
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        sources.push(source::read_source(&name, std::fs::read(&p).unwrap()).unwrap());
-    }
-    for (i, text) in extra.iter().enumerate() {
-        sources.push(
-            source::read_source(&format!("extra-{i}.yaml"), text.as_bytes().to_vec()).unwrap(),
-        );
-    }
-    let manifests: Vec<(String, SensorInterface)> = checked
-        .iter()
-        .map(|b| (format!("sensor-{b}.toml"), manifest(b)))
-        .collect();
-    let overrides = HeaderOverrides {
-        sequence: Some(sequence),
-        created: Some(NOW - 86_400),
-        ..HeaderOverrides::default()
-    };
-    let compiled = source::compile(&sources, &manifests, &overrides, NOW);
-    assert!(
-        compiled.diagnostics.is_empty(),
-        "{:?}",
-        compiled.diagnostics
-    );
-    compiled.content.unwrap()
-}
-
-/// `content` signed with `key`.
-pub fn sign(mut content: Content, key: &SigningKey) -> Vec<u8> {
-    dcf_validator::keys::sign_content(&mut content, key).unwrap()
-}
-
-/// The example content as sequence `sequence`, signed with the release key.
-pub fn example(sequence: u64) -> Vec<u8> {
-    sign(compile(sequence, &[], &["7.11", "7.12"]), &release_key())
 }
 
 /// A new repository (one key per role) in a scratch directory.
@@ -134,9 +81,7 @@ pub fn updater(
     device: &str,
 ) -> Updater {
     let root = std::fs::read(paths.root()).unwrap();
-    let mut config =
-        UpdaterConfig::new(root, metadata, targets, state.join(device), device, CHANNEL);
-    config.http_tries = 1;
+    let config = UpdaterConfig::new(root, metadata, targets, state.join(device), device, CHANNEL);
     Updater::new(config).unwrap()
 }
 
