@@ -21,10 +21,12 @@ Examples:
   dcf sign content.dcf --key release.secret --manifest examples/manifests -o signed.dcf
   dcf verify signed.dcf --pubkey release.pub
   dcf inspect signed.dcf --hexdump
+  dcf publish repo --keys tuf-keys --init signed.dcf --plan plan.toml
+  dcf rollout advance repo --keys tuf-keys --reports reports/
 
 Exit codes: 0 every input accepted, 1 some content rejected, 2 usage or I/O error.
 Diagnostic codes: format-spec/SPEC.md (E0xxx), DIAGNOSTICS.md (E1xxx, E2xxx, E4xxx, E9xxx),
-LOADER.md (E3xxx), SIGMA.md (E5xxx).";
+LOADER.md (E3xxx), SIGMA.md (E5xxx), ROLLOUT.md (E6xxx).";
 
 /// dcf: compile, validate, sign and inspect detection content for dcf sensors.
 #[derive(Parser, Debug)]
@@ -143,6 +145,117 @@ sensor range. One line per match: file:line, severity, action, rule id, title an
 Exit codes: 0 scanned (whether or not anything matched), 1 the content cannot run (E3xxx),
 2 usage or I/O error, or lines that are not events (E9301, each reported).")]
     Scan(ScanArgs),
+    /// Publish a signed content into a TUF repository, with its rollout plan.
+    #[command(after_help = "\
+Examples:
+  dcf publish repo --keys tuf-keys --init signed.dcf
+  dcf publish repo --keys tuf-keys signed.dcf --plan plan.toml
+
+The repository (REPO/metadata, REPO/targets) is static files for any web server or CDN; the
+keys directory is private. --init creates both (Ed25519 keys for the root, targets, snapshot
+and timestamp roles, --threshold of each). The plan (format-spec/ROLLOUT.md) defaults to 1 %
+at once, 10 % after 4h, 50 % after a day, everyone after 3 days; the first wave of every
+track is approved at once, the next ones by `dcf rollout advance`.
+
+Exit codes: 0 published, 1 the content is refused (E6205 unsigned, E6206 sequence not
+above the channel's), 2 usage, plan (E6202) or repository (E6204) error.")]
+    Publish(PublishArgs),
+    /// Judge, advance, halt or roll back a channel's rollout by the sensors' health reports.
+    #[command(after_help = "\
+Examples:
+  dcf rollout status repo --reports reports/
+  dcf rollout advance repo --keys tuf-keys --reports reports/ --gates gates.toml
+  dcf rollout halt repo --keys tuf-keys --reason \"crash reports from the canary ring\"
+  dcf rollout rollback repo --keys tuf-keys --key release.secret --manifest fleet/
+
+advance halts the rollout when a health gate fails (E6301 refusals, E6302 quarantines, E6303
+evaluation errors, E6304 a rule far noisier than before, E6305 evaluation cost) and otherwise
+opens the next wave whose time has come; run it on a schedule. rollback republishes the last
+good content's rules under the next sequence, validated and signed, for every sensor at once.
+
+Exit codes: 0 the gates pass (status, advance) or the change was published, 1 a gate failed
+and the rollout is (or was already) halted, 2 usage or repository error.")]
+    Rollout(RolloutArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PublishArgs {
+    /// The repository directory.
+    pub(crate) repo: PathBuf,
+    /// The signed content to publish (optional with --init).
+    pub(crate) content: Option<PathBuf>,
+    /// The directory of the repository's private keys.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) keys: PathBuf,
+    /// Create the repository and its keys first.
+    #[arg(long)]
+    pub(crate) init: bool,
+    /// With --init: keys per role, and signatures each role needs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub(crate) threshold: u64,
+    /// The rollout plan (TOML, format-spec/ROLLOUT.md); default: staged over 3 days.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plan: Option<PathBuf>,
+    /// The plan's start and the publishing time (seconds since the epoch or RFC 3339);
+    /// default now.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub(crate) now: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RolloutAction {
+    /// Judge the current rollout by the reports; change nothing.
+    Status,
+    /// Halt on a failed gate, else open the next wave whose time has come.
+    Advance,
+    /// Halt the current rollout by hand.
+    Halt,
+    /// Halt it and republish the last good content under the next sequence.
+    Rollback,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RolloutFormat {
+    /// For people.
+    Human,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RolloutArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub(crate) action: RolloutAction,
+    /// The repository directory.
+    pub(crate) repo: PathBuf,
+    /// The channel (default: the repository's only one).
+    #[arg(long)]
+    pub(crate) channel: Option<u32>,
+    /// The directory of the sensors' health reports (status, advance).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) reports: Option<PathBuf>,
+    /// Gate thresholds (TOML, format-spec/ROLLOUT.md); default: the spec's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) gates: Option<PathBuf>,
+    /// The repository's private keys (advance, halt, rollback).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) keys: Option<PathBuf>,
+    /// rollback: the release key that signs the republished content.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: Option<PathBuf>,
+    /// rollback: sensor manifests the republished content is validated against.
+    #[arg(long = "manifest", short = 'm', value_name = "M", action = ArgAction::Append)]
+    pub(crate) manifests: Vec<PathBuf>,
+    /// halt, rollback: why (recorded in the signed metadata).
+    #[arg(long, default_value = "halted by the release owner")]
+    pub(crate) reason: String,
+    /// The time decisions are made at (seconds since the epoch or RFC 3339); default now.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub(crate) now: Option<u64>,
+    /// How the result is printed.
+    #[arg(long, value_enum, default_value_t = RolloutFormat::Human)]
+    pub(crate) format: RolloutFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -85,7 +85,9 @@ fn context(cli: &Cli) -> Ctx {
         | Command::Keygen(_)
         | Command::Sign(_)
         | Command::Verify(_)
-        | Command::Scan(_) => Format::Human,
+        | Command::Scan(_)
+        | Command::Publish(_)
+        | Command::Rollout(_) => Format::Human,
     };
     Ctx {
         style: Style {
@@ -110,6 +112,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Outcome {
         Command::Sign(a) => commands::sign::run(ctx, a),
         Command::Verify(a) => commands::verify::run(ctx, a),
         Command::Scan(a) => commands::scan::run(ctx, a),
+        Command::Publish(a) => commands::publish::run(ctx, a),
+        Command::Rollout(a) => commands::rollout::run(ctx, a),
     }
 }
 

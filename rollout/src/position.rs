@@ -27,6 +27,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn positions_are_the_specs_formula() {
+        // Computed independently (Python's hashlib) from ROLLOUT-3's definition.
+        assert_eq!(position(291, "host-0"), 6222);
+        assert_eq!(position(291, "host-1"), 7913);
+        assert_eq!(position(291, "host-10"), 46);
+        assert_eq!(position(291, "host-367"), 19);
+    }
+
+    #[test]
     fn positions_are_stable_and_spread() {
         assert_eq!(position(7, "sensor-1"), position(7, "sensor-1"));
         assert_ne!(position(7, "sensor-1"), position(8, "sensor-1"));

@@ -22,4 +22,19 @@ use common::fleet::run_scenarios;
 fn ten_thousand_sensors_take_good_content_and_bad_content_halts_in_its_first_wave() {
     let figures = run_scenarios(10_000, 10);
     println!("{figures:#?}");
+    // What the issue promises, stated once more on the figures: no more than the first wave
+    // (1 % of positions) ever exposed, halted by the first automatic run, everyone reached.
+    assert!(
+        figures.field_exposed * 100 <= figures.sensors * 3 / 2,
+        "{figures:?}"
+    );
+    assert!(
+        figures.noisy_exposed * 100 <= figures.sensors * 3 / 2,
+        "{figures:?}"
+    );
+    assert_eq!(
+        (figures.field_hours_to_halt, figures.noisy_hours_to_halt),
+        (1, 1)
+    );
+    assert_eq!(figures.good_hours_to_full, 72);
 }

@@ -7,6 +7,8 @@ pub mod compile_sigma;
 pub mod decompile;
 pub mod inspect;
 pub mod keygen;
+pub mod publish;
+pub mod rollout;
 pub mod scan;
 pub mod sign;
 pub mod test;

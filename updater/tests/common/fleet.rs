@@ -429,6 +429,19 @@ fn halted_codes(d: &Decision) -> Vec<String> {
     }
 }
 
+/// Simulated hours from publishing sequence `sequence` to its halt, as the signed metadata
+/// records them.
+fn hours_to_halt(fleet: &Fleet, sequence: u64) -> u64 {
+    let contents =
+        dcf_rollout::repo::contents(&dcf_rollout::repo::load(&fleet.paths).unwrap()).unwrap();
+    let meta = &contents
+        .iter()
+        .find(|(_, m)| m.sequence == sequence)
+        .unwrap()
+        .1;
+    (meta.halted.as_ref().unwrap().at - meta.published_at) / 3_600
+}
+
 /// The automatic job's answer to a halt: roll back to the last good content.
 fn roll_back(fleet: &Fleet, t: u64) -> u64 {
     let (_, meta) = rollout::rollback(
@@ -568,6 +581,7 @@ pub fn run_scenarios(n: usize, events: usize) -> Figures {
     let d = fleet.advance(start + hour);
     let field_halt_codes = halted_codes(&d);
     assert!(field_halt_codes.contains(&"E6301".to_string()), "{d:?}");
+    let field_hours_to_halt = hours_to_halt(&fleet, 3);
     let rolled = roll_back(&fleet, start + hour);
     fleet.tick(start + hour);
     cycles += n as u64;
@@ -590,6 +604,7 @@ pub fn run_scenarios(n: usize, events: usize) -> Figures {
     let d = fleet.advance(start + hour);
     let noisy_halt_codes = halted_codes(&d);
     assert_eq!(noisy_halt_codes, ["E6304"], "{d:?}");
+    let noisy_hours_to_halt = hours_to_halt(&fleet, rolled + 1);
     if let Decision::Halted { failures } = &d {
         assert!(
             failures[0].rules[0].contains("2a6d9f3b-8e1c-4b7a-9d5e-6c3f0a8b1e94"),
@@ -611,10 +626,10 @@ pub fn run_scenarios(n: usize, events: usize) -> Figures {
         good_exposed_before_wave_2,
         field_exposed,
         field_refusals,
-        field_hours_to_halt: 1,
+        field_hours_to_halt,
         field_halt_codes,
         noisy_exposed,
-        noisy_hours_to_halt: 1,
+        noisy_hours_to_halt,
         noisy_halt_codes,
         cycles,
         requests: fleet.requests(),
