@@ -131,6 +131,7 @@ pub struct Updater {
     transport: PooledTransport,
     refused: HashSet<String>,
     verified: Option<Verified>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// The repository as last verified, and what it was verified with.
@@ -171,6 +172,7 @@ impl Updater {
             config,
             refused: HashSet::new(),
             verified: None,
+            runtime: None,
         })
     }
 
@@ -355,20 +357,26 @@ impl Updater {
         Some(value.get_mut("signed")?.take())
     }
 
-    /// [`Updater::check`] on a runtime of its own, for callers that are not async.
+    /// [`Updater::check`] on a runtime of the updater's own, for callers that are not async.
+    /// The runtime lives as long as the updater: the pooled HTTP connections belong to it.
     pub fn check_blocking(
         &mut self,
         slot: Slot<'_>,
         health: &mut Health,
         now: u64,
     ) -> Result<Outcome, UpdateError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                UpdateError::new(RolloutCode::Unreachable, format!("async runtime: {e}"))
-            })?;
-        runtime.block_on(self.check(slot, health, now))
+        let runtime = match self.runtime.take() {
+            Some(r) => r,
+            None => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    UpdateError::new(RolloutCode::Unreachable, format!("async runtime: {e}"))
+                })?,
+        };
+        let outcome = runtime.block_on(self.check(slot, health, now));
+        self.runtime = Some(runtime);
+        outcome
     }
 }
 

@@ -96,13 +96,21 @@ fn a_content_reaches_the_sensor_over_http_and_from_a_path() {
     assert_eq!(report.active.as_ref().unwrap().sequence, 1);
     assert_eq!(report.loads.len(), 1);
     assert_eq!(report.loads[0].code, None);
+    // A new content: the same updater (its connections kept) notices the new timestamp, runs
+    // the full TUF workflow again and takes it.
+    publish(&paths, &example(2));
+    assert_eq!(
+        up.check_blocking(Slot::Sensor(&sensor), &mut h, NOW),
+        Ok(Outcome::Updated { sequence: 2 })
+    );
+    assert_eq!(h.report(NOW).active.unwrap().sequence, 2);
 
     // The same repository from its directory.
     let local_sensor = common::sensor("7.12");
     let mut local = local_updater(&paths, &state, "sensor-b");
     assert_eq!(
         local.check_blocking(Slot::Sensor(&local_sensor), &mut health(), NOW),
-        Ok(Outcome::Updated { sequence: 1 })
+        Ok(Outcome::Updated { sequence: 2 })
     );
 }
 
