@@ -29,7 +29,9 @@ for target in "${targets[@]}"; do
     corpus=$(corpus_dir "$target")
     seed_corpus "$target" "$corpus"
     read -r -a limits <<< "$(target_limits "$target") -print_final_stats=1"
-    before=$(ls "fuzz/artifacts/$target" 2>/dev/null | wc -l)
+    # The directory exists from here on: with pipefail, `ls` of a missing one would end the run.
+    mkdir -p "fuzz/artifacts/$target"
+    before=$(ls "fuzz/artifacts/$target" | wc -l)
     log=$(mktemp)
     echo "== $target ($campaign): ${seconds}s on $jobs jobs"
     if [ "$jobs" = 1 ]; then fork=(); else fork=(-fork="$jobs" -ignore_crashes=1); fi
@@ -41,7 +43,7 @@ for target in "${targets[@]}"; do
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
-    findings=$(( $(ls "fuzz/artifacts/$target" 2>/dev/null | wc -l) - before ))
+    findings=$(( $(ls "fuzz/artifacts/$target" | wc -l) - before ))
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$commit" "$target" \
         "$campaign" "$seconds" "$jobs" "${execs:-0}" "${cov:-0}" "${ft:-0}" "$findings" >> "$record"
     rm -f "$log"
@@ -56,4 +58,4 @@ echo "== cumulative record ($record): executions and findings per target"
 awk -F'\t' 'NR > 1 { e[$3] += $7; f[$3] += $10; n[$3]++; t += $7 }
     END { for (k in e) printf "%-16s %14d executions %4d runs %3d findings\n", k, e[k], n[k], f[k];
           printf "%-16s %14d executions\n", "all", t }' "$record"
-ls fuzz/artifacts/*/ 2>/dev/null && echo "findings above: minimise them into corpus/regressions/" || echo "no findings"
+[ -n "$(find fuzz/artifacts -type f 2>/dev/null)" ] && ls fuzz/artifacts/*/ && echo "findings above: minimise them into corpus/regressions/" || echo "no findings"
