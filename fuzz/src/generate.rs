@@ -56,10 +56,13 @@ pub fn content(u: &mut Unstructured<'_>) -> Result<Content> {
         });
     }
 
+    let pools: Vec<FieldPool> = templates.iter().map(FieldPool::of).collect();
+    let kinds = KindPool::new();
     let mut rules = Vec::new();
     if !templates.is_empty() {
         for _ in 0..u.int_in_range(0..=MAX_RULES)? {
-            let template = u.choose(&templates)?;
+            let index = u.choose_index(templates.len())?;
+            let (template, pool) = (&templates[index], &pools[index]);
             rules.push(Rule {
                 id: RuleId(u.arbitrary()?),
                 template: template.id,
@@ -75,7 +78,7 @@ pub fn content(u: &mut Unstructured<'_>) -> Result<Content> {
                         })
                     })
                     .collect::<Result<_>>()?,
-                expression: expression(u, template)?,
+                expression: expression(u, pool, &kinds)?,
             });
         }
     }
@@ -148,7 +151,11 @@ fn text(u: &mut Unstructured<'_>) -> Result<String> {
 /// A postfix expression over `template`'s fields: leaves and operators drawn until the input
 /// says stop, then reduced to one root. Depth is tracked per stack slot, so deep chains (up to
 /// the format's limit) and wide operators are both reachable without recursion.
-fn expression(u: &mut Unstructured<'_>, template: &Template) -> Result<Vec<Node<Vec<String>>>> {
+fn expression(
+    u: &mut Unstructured<'_>,
+    pool: &FieldPool,
+    kinds: &KindPool,
+) -> Result<Vec<Node<Vec<String>>>> {
     let mut nodes = Vec::new();
     let mut depths: Vec<u8> = Vec::new();
     let budget = u.int_in_range(1..=MAX_NODES_PER_RULE - 1)? as usize;
@@ -183,7 +190,7 @@ fn expression(u: &mut Unstructured<'_>, template: &Template) -> Result<Vec<Node<
             depths.push(depth);
             nodes.push(node);
         } else {
-            nodes.push(leaf(u, template)?);
+            nodes.push(leaf(u, pool, kinds)?);
             depths.push(1);
         }
     }
@@ -195,18 +202,65 @@ fn expression(u: &mut Unstructured<'_>, template: &Template) -> Result<Vec<Node<
     Ok(nodes)
 }
 
-fn leaf(u: &mut Unstructured<'_>, template: &Template) -> Result<Node<Vec<String>>> {
-    let fields: Vec<(u16, FieldType)> = template
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (i as u16, f.kind))
-        .collect();
-    let strings: Vec<u16> = fields
-        .iter()
-        .filter(|(_, k)| *k == FieldType::String)
-        .map(|(i, _)| *i)
-        .collect();
+/// A template's fields grouped by what a leaf can do with them. Built once per template, not
+/// per leaf: a rule has up to 2,047 leaves, and under AddressSanitizer the four lists each leaf
+/// used to collect cost more than the rest of the target (issue 18's profile of `roundtrip`).
+struct FieldPool {
+    /// Every field with its type, by index.
+    all: Vec<(u16, FieldType)>,
+    /// String fields: targets and field operands of the string matchers.
+    strings: Vec<u16>,
+    /// Fields a comparison applies to.
+    numeric: Vec<u16>,
+    /// Fields a CIDR match applies to.
+    cidr: Vec<u16>,
+}
+
+impl FieldPool {
+    fn of(template: &Template) -> FieldPool {
+        let all: Vec<(u16, FieldType)> = template
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i as u16, f.kind))
+            .collect();
+        let pick = |keep: &dyn Fn(FieldType) -> bool| -> Vec<u16> {
+            all.iter()
+                .filter(|(_, k)| keep(*k))
+                .map(|(i, _)| *i)
+                .collect()
+        };
+        FieldPool {
+            strings: pick(&|k| k == FieldType::String),
+            numeric: pick(&|k| CompareOp::applies_to(k)),
+            cidr: pick(&|k| MatchKind::Cidr.applies_to(k)),
+            all,
+        }
+    }
+}
+
+/// The match kinds a leaf chooses from, built once per content.
+struct KindPool {
+    /// Every kind but CIDR, for value lists on a string field.
+    on_strings: Vec<MatchKind>,
+    /// The kinds a keyword search allows.
+    keyword: Vec<MatchKind>,
+}
+
+impl KindPool {
+    fn new() -> KindPool {
+        let of =
+            |keep: fn(&MatchKind) -> bool| MatchKind::ALL.iter().copied().filter(keep).collect();
+        KindPool {
+            on_strings: of(|k| *k != MatchKind::Cidr),
+            keyword: of(|k| k.allows_keyword()),
+        }
+    }
+}
+
+/// One leaf over `pool`'s fields. The choices and the bytes they draw are those of the earlier
+/// per-leaf version, so committed seeds and findings still decode to the same contents.
+fn leaf(u: &mut Unstructured<'_>, pool: &FieldPool, kinds: &KindPool) -> Result<Node<Vec<String>>> {
     let values = |u: &mut Unstructured<'_>| -> Result<Vec<String>> {
         (0..u.int_in_range(1..=MAX_VALUES)?)
             .map(|_| text(u))
@@ -214,41 +268,27 @@ fn leaf(u: &mut Unstructured<'_>, template: &Template) -> Result<Node<Vec<String
     };
     let choice = u.int_in_range(0..=7)?;
     Ok(match choice {
-        0 | 1 if !fields.is_empty() => {
-            let (field, _) = *u.choose(&fields)?;
+        0 | 1 if !pool.all.is_empty() => {
+            let (field, _) = *u.choose(&pool.all)?;
             match u.int_in_range(0..=2)? {
                 0 => Node::Any { field },
                 1 => Node::Exists { field },
                 _ => Node::IsNull { field },
             }
         }
-        2 if fields.iter().any(|(_, k)| CompareOp::applies_to(*k)) => {
-            let numeric: Vec<u16> = fields
-                .iter()
-                .filter(|(_, k)| CompareOp::applies_to(*k))
-                .map(|(i, _)| *i)
-                .collect();
-            Node::Compare {
-                op: *u.choose(CompareOp::ALL)?,
-                field: *u.choose(&numeric)?,
-                value: u.arbitrary()?,
-            }
-        }
-        3 if fields.iter().any(|(_, k)| *k == FieldType::Ip) || !strings.is_empty() => {
-            let cidr: Vec<u16> = fields
-                .iter()
-                .filter(|(_, k)| MatchKind::Cidr.applies_to(*k))
-                .map(|(i, _)| *i)
-                .collect();
-            Node::Match(Match {
-                kind: MatchKind::Cidr,
-                target: Target::Field(*u.choose(&cidr)?),
-                case_sensitive: false,
-                all_of: u.arbitrary()?,
-                operand: Operand::Values(values(u)?),
-            })
-        }
-        4 if !strings.is_empty() => {
+        2 if !pool.numeric.is_empty() => Node::Compare {
+            op: *u.choose(CompareOp::ALL)?,
+            field: *u.choose(&pool.numeric)?,
+            value: u.arbitrary()?,
+        },
+        3 if !pool.cidr.is_empty() => Node::Match(Match {
+            kind: MatchKind::Cidr,
+            target: Target::Field(*u.choose(&pool.cidr)?),
+            case_sensitive: false,
+            all_of: u.arbitrary()?,
+            operand: Operand::Values(values(u)?),
+        }),
+        4 if !pool.strings.is_empty() => {
             let kind = *u.choose(&[
                 MatchKind::Equals,
                 MatchKind::Contains,
@@ -257,39 +297,25 @@ fn leaf(u: &mut Unstructured<'_>, template: &Template) -> Result<Node<Vec<String
             ])?;
             Node::Match(Match {
                 kind,
-                target: Target::Field(*u.choose(&strings)?),
+                target: Target::Field(*u.choose(&pool.strings)?),
                 case_sensitive: u.arbitrary()?,
                 all_of: false,
-                operand: Operand::Field(*u.choose(&strings)?),
+                operand: Operand::Field(*u.choose(&pool.strings)?),
             })
         }
-        5 | 6 if !strings.is_empty() => {
-            let kinds: Vec<MatchKind> = MatchKind::ALL
-                .iter()
-                .copied()
-                .filter(|k| *k != MatchKind::Cidr)
-                .collect();
-            Node::Match(Match {
-                kind: *u.choose(&kinds)?,
-                target: Target::Field(*u.choose(&strings)?),
-                case_sensitive: u.arbitrary()?,
-                all_of: u.arbitrary()?,
-                operand: Operand::Values(values(u)?),
-            })
-        }
-        _ => {
-            let kinds: Vec<MatchKind> = MatchKind::ALL
-                .iter()
-                .copied()
-                .filter(|k| k.allows_keyword())
-                .collect();
-            Node::Match(Match {
-                kind: *u.choose(&kinds)?,
-                target: Target::Keyword,
-                case_sensitive: u.arbitrary()?,
-                all_of: u.arbitrary()?,
-                operand: Operand::Values(values(u)?),
-            })
-        }
+        5 | 6 if !pool.strings.is_empty() => Node::Match(Match {
+            kind: *u.choose(&kinds.on_strings)?,
+            target: Target::Field(*u.choose(&pool.strings)?),
+            case_sensitive: u.arbitrary()?,
+            all_of: u.arbitrary()?,
+            operand: Operand::Values(values(u)?),
+        }),
+        _ => Node::Match(Match {
+            kind: *u.choose(&kinds.keyword)?,
+            target: Target::Keyword,
+            case_sensitive: u.arbitrary()?,
+            all_of: u.arbitrary()?,
+            operand: Operand::Values(values(u)?),
+        }),
     })
 }
